@@ -1,0 +1,34 @@
+# Two commands for a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup run index test test-fast bench clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Build (or update) the index from data/articles; a no-op when nothing changed.
+index: setup
+	$(PY) -m qa index data/articles --index index
+
+run: index
+	$(PY) app.py
+
+test: setup
+	$(PY) -m pytest
+
+# Everything but the slow tests (real model, browser, benchmark data).
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+clean:
+	rm -rf .pytest_cache .hypothesis

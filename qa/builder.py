@@ -1,0 +1,191 @@
+"""Build or update an index folder from articles, embedding only what is new.
+
+Each passage's embedding key is a hash of the model weights and the exact text embedded, so an
+unchanged article is never embedded twice: vectors come from the previous index, or from the
+shards an interrupted build left in `index/.partial/`, and only the rest goes to the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .chunk import chunk_articles
+from .config import FORMAT_VERSION, Settings
+from .dense import DenseIndex
+from .embed import Embedder
+from .errors import QAError
+from .sparse import SparseIndex
+from .store import (PARTIAL, commit_folder, new_tmp_folder, read_jsonl, read_manifest, write_jsonl,
+                    write_lock)
+from .types import Article, Passage, content_hash
+
+SHARD_SIZE = 256
+Progress = Callable[[int, int], None]  # (done, total) passages embedded
+
+
+@dataclass
+class BuildStats:
+    """What one `index` run did."""
+
+    articles: int = 0
+    passages: int = 0
+    embedded: int = 0
+    reused: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    up_to_date: bool = False
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def embed_text(passage: Passage, article: Article, embedder: Embedder, settings: Settings) -> str:
+    """What the model sees: the (truncated) title, a newline, then the passage text."""
+    if settings.embed_title and article.title:
+        return embedder.truncate(article.title, settings.title_tokens) + "\n" + passage.text
+    return passage.text
+
+
+def _load_previous(target: Path, fingerprint: str, dim: int) -> tuple[dict, dict[str, np.ndarray], dict]:
+    """(manifest, key -> vector cache, doc_id -> article hash) of the index at `target`, if usable."""
+    cache: dict[str, np.ndarray] = {}
+    hashes: dict[str, str] = {}
+    manifest: dict = {}
+    try:
+        manifest = read_manifest(target)
+        model = manifest.get("model", {})
+        if model.get("fingerprint") == fingerprint and model.get("dim") == dim:
+            vecs = np.load(target / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            keys = [p["embed_key"] for p in read_jsonl(target / "passages.jsonl")]
+            if len(keys) == len(vecs):
+                cache.update(zip(keys, vecs))
+        hashes = {a["doc_id"]: a.get("content_hash", "") for a in read_jsonl(target / "articles.jsonl")}
+    except (QAError, OSError, ValueError, KeyError):
+        pass  # no usable previous index: everything is embedded
+    for meta in sorted((target / PARTIAL).glob("shard-*.json")) if (target / PARTIAL).exists() else []:
+        try:
+            info = json.loads(meta.read_text())
+            if info.get("fingerprint") != fingerprint:
+                continue
+            vecs = np.load(meta.with_suffix(".npy"), allow_pickle=False)
+            if len(vecs) == len(info["keys"]) and vecs.shape[1] == dim:
+                cache.update(zip(info["keys"], vecs))
+        except (OSError, ValueError, KeyError):
+            continue  # a shard cut short by a crash: its passages are embedded again
+    return manifest, cache, hashes
+
+
+def _write_shard(folder: Path, n: int, keys: list[str], vecs: np.ndarray, fingerprint: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"shard-{os.getpid()}-{n:06d}"
+    np.save(f"{stem}.npy.tmp.npy", vecs, allow_pickle=False)
+    os.replace(f"{stem}.npy.tmp.npy", f"{stem}.npy")
+    Path(f"{stem}.json.tmp").write_text(json.dumps({"fingerprint": fingerprint, "keys": keys}))
+    os.replace(f"{stem}.json.tmp", f"{stem}.json")
+
+
+def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
+                settings: Settings | None = None, rebuild: bool = False,
+                progress: Progress | None = None) -> BuildStats:
+    """Make the index at `target` hold exactly `articles`, embedding only new passages.
+
+    Args:
+        articles: the whole collection (articles absent here are removed from the index).
+        target: the index folder.
+        embedder: the model; its weights hash is recorded and keys the embedding cache.
+        settings: chunking and model settings (defaults from `Settings`).
+        rebuild: ignore the previous index and shards and embed everything.
+        progress: called with (done, total) as passages are embedded.
+
+    Raises:
+        IndexLocked: another process is writing this index.
+    """
+    t0 = time.perf_counter()
+    settings = settings or Settings()
+    target = Path(target)
+    fingerprint, dim = embedder.fingerprint(), embedder.dim
+    with write_lock(target):
+        manifest, cache, old_hashes = ({}, {}, {}) if rebuild else _load_previous(target, fingerprint, dim)
+        stats = BuildStats(articles=len(articles))
+        new_hashes = {a.doc_id: a.content_hash for a in articles}
+        stats.added = sorted(d for d in new_hashes if d not in old_hashes)
+        stats.changed = sorted(d for d in new_hashes if d in old_hashes and old_hashes[d] != new_hashes[d])
+        stats.removed = sorted(d for d in old_hashes if d not in new_hashes)
+        same_build = (manifest.get("chunking") == settings.chunking()
+                      and manifest.get("model", {}).get("fingerprint") == fingerprint)
+        if (not rebuild and same_build and not (stats.added or stats.changed or stats.removed)
+                and list(old_hashes) == list(new_hashes)):
+            stats.passages = stats.reused = manifest.get("counts", {}).get("passages", 0)
+            stats.up_to_date = True
+            stats.seconds = time.perf_counter() - t0
+            return stats
+
+        by_id = {a.doc_id: a for a in articles}
+        passages = chunk_articles(articles, embedder, settings)
+        texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
+        keys = [content_hash(fingerprint, t) for t in texts]
+        vectors = np.zeros((len(passages), dim), dtype=np.float32)
+        todo = []
+        for i, key in enumerate(keys):
+            if key in cache:
+                vectors[i] = cache[key]
+            else:
+                todo.append(i)
+        stats.passages, stats.reused, stats.embedded = len(passages), len(passages) - len(todo), len(todo)
+        partial = target / PARTIAL
+        if rebuild and partial.exists():
+            shutil.rmtree(partial, ignore_errors=True)
+        done_keys: set[str] = set()
+        for n, start in enumerate(range(0, len(todo), SHARD_SIZE)):
+            rows = [i for i in todo[start:start + SHARD_SIZE] if keys[i] not in done_keys]
+            if rows:
+                vecs = embedder.embed_batch([texts[i] for i in rows])
+                vectors[rows] = vecs
+                done_keys.update(keys[i] for i in rows)
+                _write_shard(partial, n, [keys[i] for i in rows], vecs, fingerprint)
+            # duplicates of a key embedded in this run reuse that vector
+            for i in todo[start:start + SHARD_SIZE]:
+                if i not in rows:
+                    vectors[i] = vectors[keys.index(keys[i])]
+            if progress:
+                progress(min(start + SHARD_SIZE, len(todo)), len(todo))
+
+        tmp = new_tmp_folder(target)
+        try:
+            DenseIndex.build(vectors).save(tmp / "dense.faiss")
+            np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
+            write_jsonl(tmp / "passages.jsonl", [{**p.to_dict(), "embed_key": k} for p, k in zip(passages, keys)])
+            write_jsonl(tmp / "articles.jsonl", [{**a.to_dict(), "content_hash": a.content_hash} for a in articles])
+            sparse_dir = tmp / "bm25"
+            sparse_dir.mkdir()
+            SparseIndex.build([p.text for p in passages]).save(sparse_dir)
+            dense_kind = DenseIndex.load(tmp / "dense.faiss").kind
+            new_manifest = {
+                "format_version": FORMAT_VERSION,
+                "model": {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
+                          "max_tokens": embedder.max_tokens},
+                "normalized": True,
+                "metric": "inner_product",
+                "faiss_type": dense_kind,
+                "bm25": {"library": "bm25s", "k1": 1.2, "b": 0.75, "stemming": "snowball-english"},
+                "chunking": settings.chunking(),
+                "counts": {"articles": len(articles), "passages": len(passages)},
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+            commit_folder(tmp, target, new_manifest)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        stats.seconds = time.perf_counter() - t0
+        return stats

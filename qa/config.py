@@ -1,0 +1,53 @@
+"""One place for defaults. `None` at call time means "use the value here".
+
+The chunking and model fields are written into the index manifest, so an index says how it
+was built and a search with other settings can be refused or explained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+FORMAT_VERSION = 1
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_INDEX_DIR = "index"
+DEFAULT_DATA_DIR = "data/articles"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Defaults for building and searching an index."""
+
+    model: str = DEFAULT_MODEL
+    # Chunking: passages aim at `target_tokens` word pieces and never exceed the model limit.
+    target_tokens: int = 120
+    overlap_sentences: int = 1
+    title_tokens: int = 24  # at most this many title word pieces are prepended for embedding
+    embed_title: bool = True
+    batch_size: int = 32
+    # Retrieval
+    k: int = 5
+    config: str = "hybrid"
+    candidates: int = 100  # depth of each retriever before fusion
+    rrf_k: int = 60
+
+    def chunking(self) -> dict[str, Any]:
+        return {
+            "target_tokens": self.target_tokens,
+            "overlap_sentences": self.overlap_sentences,
+            "title_tokens": self.title_tokens,
+            "embed_title": self.embed_title,
+        }
+
+    def with_(self, **changes: Any) -> "Settings":
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Settings":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})

@@ -1,0 +1,160 @@
+"""`Index`: the public handle on an index folder — build, load, search, add, delete.
+
+    from qa import Index
+    index = Index.build(["data/articles"], "index")      # or Index.load("index")
+    for hit in index.search("What did Russia propose on decarbonization?", k=3):
+        print(hit.rank, hit.article.title, hit.passage.char_start, hit.text)
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .builder import BuildStats, Progress, build_index
+from .config import DEFAULT_INDEX_DIR, Settings
+from .dense import DenseIndex
+from .embed import Embedder, get_embedder
+from .errors import BadInput, IndexCorrupt
+from .ingest import IngestReport, ingest
+from .sparse import SparseIndex
+from .store import check_manifest, read_jsonl, read_manifest
+from .types import Article, Hit, Passage
+
+
+class Index:
+    """A loaded index folder. Cheap to load: the embedding model loads on the first question."""
+
+    def __init__(self, folder: Path, manifest: dict, articles: list[Article], passages: list[Passage],
+                 dense: DenseIndex, sparse: SparseIndex, embedder: Embedder, settings: Settings):
+        self.folder = folder
+        self.manifest = manifest
+        self.articles = {a.doc_id: a for a in articles}
+        self.passages = passages
+        self.dense = dense
+        self.sparse = sparse
+        self.embedder = embedder
+        self.settings = settings
+        self.last_build: BuildStats | None = None
+        self.last_ingest: IngestReport | None = None
+        self._doc_rows: np.ndarray | None = None
+        self._lock = threading.RLock()
+
+    # ---- loading and building -------------------------------------------------------------
+
+    @classmethod
+    def load(cls, folder: str | Path = DEFAULT_INDEX_DIR, embedder: Embedder | None = None,
+             settings: Settings | None = None, verify: bool = True) -> "Index":
+        """Open an index folder, refusing one of another model or format, or with damaged files.
+
+        Raises:
+            IndexNotFound, IndexCorrupt, ModelMismatch.
+        """
+        folder = Path(folder)
+        manifest = read_manifest(folder)
+        model = manifest.get("model", {})
+        if embedder is None:
+            embedder = get_embedder(model.get("id", ""))
+        check_manifest(folder, manifest, model_id=embedder.model_id,
+                       fingerprint=embedder.fingerprint() if verify else None, verify=verify)
+        try:
+            articles = [Article.from_dict(a) for a in read_jsonl(folder / "articles.jsonl")]
+            passages = [Passage.from_dict(p) for p in read_jsonl(folder / "passages.jsonl")]
+            dense = DenseIndex.load(folder / "dense.faiss")
+            sparse = SparseIndex.load(folder / "bm25", len(passages))
+        except (ValueError, KeyError, TypeError, RuntimeError) as e:
+            raise IndexCorrupt(f"index at {folder} cannot be read ({type(e).__name__}: {e}); rebuild "
+                               f"with `python -m qa index --rebuild --index {folder}`") from None
+        if len(dense) != len(passages):
+            raise IndexCorrupt(f"index at {folder} has {len(dense)} vectors for {len(passages)} "
+                               f"passages; rebuild with `python -m qa index --rebuild --index {folder}`")
+        settings = (settings or Settings()).with_(**manifest.get("chunking", {}))
+        return cls(folder, manifest, articles, passages, dense, sparse, embedder, settings)
+
+    @classmethod
+    def build(cls, paths: list[str | Path], folder: str | Path = DEFAULT_INDEX_DIR,
+              embedder: Embedder | None = None, settings: Settings | None = None,
+              rebuild: bool = False, progress: Progress | None = None) -> "Index":
+        """Ingest `paths` and make the index at `folder` hold exactly those articles.
+
+        Raises:
+            BadInput: no article could be read from `paths` (the message lists why per file).
+        """
+        settings = settings or Settings()
+        embedder = embedder or get_embedder(settings.model, settings.batch_size)
+        report = ingest(list(paths))
+        if not report.articles:
+            reasons = "; ".join(f"{p}: {r}" for p, r in report.problems[:5]) or "no supported files"
+            raise BadInput(f"nothing to index in {', '.join(map(str, paths))} ({reasons})")
+        stats = build_index(report.articles, folder, embedder, settings, rebuild=rebuild, progress=progress)
+        index = cls.load(folder, embedder=embedder, settings=settings)
+        index.last_build, index.last_ingest = stats, report
+        return index
+
+    def add(self, paths: list[str | Path], progress: Progress | None = None) -> IngestReport:
+        """Ingest more files into this index (same doc_id replaces the old article) and reload."""
+        report = ingest(list(paths))
+        if report.articles:
+            merged = dict(self.articles)
+            merged.update({a.doc_id: a for a in report.articles})
+            self._rewrite(list(merged.values()), progress)
+        return report
+
+    def delete(self, doc_ids: list[str]) -> int:
+        """Remove articles by id; returns how many were removed."""
+        keep = [a for d, a in self.articles.items() if d not in set(doc_ids)]
+        removed = len(self.articles) - len(keep)
+        if removed:
+            if not keep:
+                raise BadInput("cannot delete every article: an index needs at least one")
+            self._rewrite(keep, None)
+        return removed
+
+    def _rewrite(self, articles: list[Article], progress: Progress | None) -> None:
+        stats = build_index(articles, self.folder, self.embedder, self.settings, progress=progress)
+        self.reload()
+        self.last_build = stats
+
+    def reload(self) -> None:
+        """Swap in the folder's current contents (after another process re-indexed it)."""
+        fresh = Index.load(self.folder, embedder=self.embedder, settings=self.settings)
+        with self._lock:
+            self.manifest, self.articles, self.passages = fresh.manifest, fresh.articles, fresh.passages
+            self.dense, self.sparse, self._doc_rows = fresh.dense, fresh.sparse, None
+
+    def is_stale(self) -> bool:
+        """True when the folder on disk holds a newer build than the one loaded."""
+        try:
+            return read_manifest(self.folder).get("created") != self.manifest.get("created")
+        except Exception:
+            return False
+
+    # ---- searching ------------------------------------------------------------------------
+
+    def search_batch(self, questions: list[str], k: int | None = None, config: str | None = None,
+                     source: str | None = None, since: str | None = None, until: str | None = None,
+                     **options) -> list[list[Hit]]:
+        """Top-k cited hits for each question (see `qa.retrieve.search_batch`)."""
+        from .retrieve import search_batch
+
+        return search_batch(self, questions, k=k, config=config, source=source, since=since,
+                            until=until, **options)
+
+    def search(self, question: str, k: int | None = None, config: str | None = None, **kw) -> list[Hit]:
+        """Top-k cited hits for one question; wraps `search_batch`."""
+        return self.search_batch([question], k=k, config=config, **kw)[0]
+
+    def allowed_rows(self, keep: Callable[[Article], bool]) -> np.ndarray:
+        """Sorted passage rows whose article passes `keep`."""
+        docs = {d for d, a in self.articles.items() if keep(a)}
+        return np.array([i for i, p in enumerate(self.passages) if p.doc_id in docs], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def __repr__(self) -> str:
+        return (f"Index({str(self.folder)!r}, articles={len(self.articles)}, passages={len(self.passages)}, "
+                f"model={self.manifest.get('model', {}).get('id')!r})")

@@ -1,0 +1,125 @@
+"""BM25 (bm25s) over passages with the same search interface as the dense index.
+
+Tokenisation is made for news text: lower-cased words, numbers and hyphenated names kept whole
+("346-61", "al-assad") and also split into their parts, English stopwords dropped, optional
+Snowball stemming of alphabetic tokens. Saved with bm25s' own plain files (npy + json, no pickle).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+_TOKEN = re.compile(r"\w+(?:[-'\u2019.]\w+)*")
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str, stem: bool = True) -> list[str]:
+    """BM25 tokens of one text (see module docstring)."""
+    stop = _stopwords()
+    out: list[str] = []
+    for m in _TOKEN.finditer(text.lower()):
+        tok = m.group().replace("\u2019", "'")
+        if tok.endswith("'s"):
+            tok = tok[:-2]
+        parts = re.split(r"[-'.]", tok)
+        if len(parts) > 1:
+            out.append(tok)
+            out.extend(p for p in parts if p and p not in stop)
+        elif tok and tok not in stop:
+            out.append(tok)
+    if stem:
+        stemmer = _stemmer()
+        out = [stemmer.stemWord(t) if t.isalpha() else t for t in out]
+    return out
+
+
+class SparseIndex:
+    """bm25s BM25 over passage texts; row i == FAISS id i == passages.jsonl line i."""
+
+    def __init__(self, bm25, n: int, stem: bool = True):
+        self.bm25 = bm25
+        self.n = n
+        self.stem = stem
+
+    @classmethod
+    def build(cls, texts: list[str], stem: bool = True, k1: float = 1.2, b: float = 0.75) -> "SparseIndex":
+        import bm25s
+
+        bm = bm25s.BM25(k1=k1, b=b)
+        corpus = [tokenize(t, stem) or [""] for t in texts]
+        if corpus:
+            bm.index(corpus, show_progress=False)
+        return cls(bm, len(texts), stem)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def scores(self, question: str) -> np.ndarray:
+        """BM25 score of every passage for one question (zeros when no term is known)."""
+        vocab = self.bm25.vocab_dict
+        toks = [t for t in tokenize(question, self.stem) if t in vocab]
+        if not toks or self.n == 0:
+            return np.zeros(self.n, dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(toks), dtype=np.float32)
+
+    def search_batch(self, questions: list[str], k: int,
+                     allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k `(scores, ids)` per question; ids -1 pad rows with fewer positive scores."""
+        k = max(1, min(k, max(self.n, 1)))
+        all_s = np.zeros((len(questions), k), dtype=np.float32)
+        all_i = np.full((len(questions), k), -1, dtype=np.int64)
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(self.n, dtype=bool)
+            mask[allowed] = True
+        for qi, q in enumerate(questions):
+            s = self.scores(q)
+            if mask is not None:
+                s = np.where(mask, s, 0.0)
+            pos = np.flatnonzero(s > 0)
+            if len(pos) == 0:
+                continue
+            top = pos[np.argsort(-s[pos], kind="stable")[:k]] if len(pos) <= k else \
+                pos[np.argpartition(-s[pos], k - 1)[:k]]
+            top = top[np.argsort(-s[top], kind="stable")]
+            all_s[qi, :len(top)] = s[top]
+            all_i[qi, :len(top)] = top
+        return all_s, all_i
+
+    def save(self, folder: Path) -> None:
+        self.bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, n: int, stem: bool = True) -> "SparseIndex":
+        import bm25s
+
+        bm = bm25s.BM25.load(str(folder), allow_pickle=False, show_progress=False)
+        return cls(bm, n, stem)
+
+    def idf(self, token: str) -> float:
+        """log(1 + (N - df + 0.5) / (df + 0.5)) of an analysed token; 0 when unknown."""
+        tid = self.bm25.vocab_dict.get(token)
+        if tid is None or self.n == 0:
+            return 0.0
+        indptr = self.bm25.scores["indptr"]
+        df = int(indptr[tid + 1] - indptr[tid])
+        return float(np.log(1 + (self.n - df + 0.5) / (df + 0.5)))

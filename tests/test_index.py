@@ -1,0 +1,202 @@
+import json
+
+import numpy as np
+import pytest
+
+from qa import BadInput, HashEmbedder, Index, IndexCorrupt, IndexNotFound, ModelMismatch
+from qa.errors import IndexLocked
+from qa.store import write_lock
+
+
+def test_build_writes_manifest_and_plain_files(built_index):
+    folder = built_index.folder
+    m = json.loads((folder / "manifest.json").read_text())
+    assert m["format_version"] == 1
+    assert m["model"]["id"] == "hash-test" and m["model"]["dim"] == 64
+    assert m["counts"] == {"articles": 3, "passages": len(built_index.passages)}
+    assert m["chunking"]["target_tokens"] == built_index.settings.target_tokens
+    for name in ("dense.faiss", "passages.jsonl", "articles.jsonl", "vectors.npy", "bm25/vocab.index.json"):
+        assert name in m["files"]
+    assert not list(folder.rglob("*.pkl")) and not list(folder.rglob("*.pickle"))
+    assert not list(folder.parent.glob(".index.tmp-*"))
+
+
+def test_passage_rows_match_faiss_ids(built_index):
+    vecs = np.load(built_index.folder / "vectors.npy")
+    for i, p in enumerate(built_index.passages):
+        art = built_index.articles[p.doc_id]
+        text = art.title + "\n" + p.text
+        expected = HashEmbedder().embed_batch([text])[0]
+        assert np.allclose(vecs[i], expected)
+        assert np.allclose(built_index.dense.index.reconstruct(i), expected)
+
+
+@pytest.mark.parametrize("config", ["dense", "bm25", "hybrid", "hybrid-score"])
+def test_search_ranks_the_matching_article_first(built_index, config):
+    hits = built_index.search("decarbonization consultations", k=2, config=config)
+    assert hits[0].doc_id == "energy"
+    assert hits[0].rank == 1 and [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    art = built_index.articles["energy"]
+    assert art.body[hits[0].passage.char_start:hits[0].passage.char_end] == hits[0].text
+
+
+def test_hit_highlight_is_the_answering_sentence_in_body_offsets(built_index):
+    hit = built_index.search("Who won the cup final?", k=1, config="bm25")[0]
+    s, e = hit.highlight
+    body = built_index.articles[hit.doc_id].body
+    assert body[s:e].startswith("LONDON (Reuters) - The local football team won the cup final")
+    assert hit.passage.char_start <= s < e <= hit.passage.char_end
+
+
+def test_search_batch_equals_single_searches(built_index):
+    qs = ["Mars probe orbit", "football cup", "energy ministers"]
+    batch = built_index.search_batch(qs, k=3)
+    single = [built_index.search(q, k=3) for q in qs]
+    assert [[h.passage.passage_id for h in b] for b in batch] == \
+           [[h.passage.passage_id for h in s] for s in single]
+
+
+def test_search_filters_by_source_and_date(built_index):
+    hits = built_index.search("team", k=5, source="daily ball")
+    assert hits and {h.doc_id for h in hits} == {"football"}
+    hits = built_index.search("Russia", k=5, since="2021-01-01", until="2021-12-31")
+    assert {h.doc_id for h in hits} == {"energy"}
+    with pytest.raises(BadInput, match="no article matches source='Nowhere'"):
+        built_index.search("team", source="Nowhere")
+    with pytest.raises(BadInput, match="ISO date"):
+        built_index.search("team", since="June 2021")
+
+
+@pytest.mark.parametrize("question,msg", [("", "empty"), ("   \n\t", "empty"), ("\x00\x01", "empty"),
+                                          ("x" * 100_000, "limit is 4000"), (None, "must be a string")])
+def test_bad_questions_raise_bad_input(built_index, question, msg):
+    with pytest.raises(BadInput, match=msg):
+        built_index.search(question)
+
+
+def test_question_with_control_characters_is_cleaned(built_index):
+    hits = built_index.search("foot\x00ball\x07 cup", k=1, config="bm25")
+    assert hits[0].doc_id == "football"
+
+
+@pytest.mark.parametrize("k,msg", [(0, "at least 1"), (-3, "at least 1"), (10**9, "at most"), ("5", "whole number")])
+def test_search_with_bad_k_raises(built_index, k, msg):
+    with pytest.raises(BadInput, match=msg):
+        built_index.search("cup", k=k)
+
+
+def test_k_larger_than_collection_returns_all_passages(built_index):
+    assert len(built_index.search("cup", k=500, config="dense")) == len(built_index.passages)
+
+
+def test_unknown_config_raises(built_index):
+    with pytest.raises(BadInput, match="unknown configuration 'fancy'"):
+        built_index.search("cup", config="fancy")
+
+
+def test_rerun_on_unchanged_data_embeds_nothing(corpus_dir, tmp_path):
+    emb = HashEmbedder()
+    Index.build([corpus_dir], tmp_path / "ix", embedder=emb)
+    first = emb.embedded
+    again = Index.build([corpus_dir], tmp_path / "ix", embedder=emb)
+    assert first > 0 and emb.embedded == first
+    assert again.last_build.up_to_date and again.last_build.embedded == 0
+
+
+def test_changed_article_is_reembedded_and_removed_file_dropped(corpus_dir, tmp_path):
+    emb = HashEmbedder()
+    Index.build([corpus_dir], tmp_path / "ix", embedder=emb)
+    before = emb.embedded
+    (corpus_dir / "space.md").write_text("# Probe reaches Mars orbit\n\nA brand new sentence about Mars moons.")
+    (corpus_dir / "football.txt").unlink()
+    ix = Index.build([corpus_dir], tmp_path / "ix", embedder=emb)
+    stats = ix.last_build
+    assert stats.changed == ["space"] and stats.removed == ["football"]
+    assert emb.embedded - before == stats.embedded == 1
+    assert set(ix.articles) == {"energy", "space"}
+
+
+def test_interrupted_build_resumes_from_shards(corpus_dir, tmp_path, monkeypatch):
+    import qa.builder as builder
+
+    monkeypatch.setattr(builder, "SHARD_SIZE", 1)
+    emb = HashEmbedder()
+
+    class Boom(Exception):
+        pass
+
+    calls = {"n": 0}
+    real = emb.embed_batch
+
+    def flaky(texts):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise Boom()
+        return real(texts)
+
+    monkeypatch.setattr(emb, "embed_batch", flaky)
+    with pytest.raises(Boom):
+        Index.build([corpus_dir], tmp_path / "ix", embedder=emb)
+    assert not (tmp_path / "ix" / "manifest.json").exists()
+    assert emb.embedded == 2  # two batches of one were embedded and saved as shards
+    ix = Index.build([corpus_dir], tmp_path / "ix", embedder=emb)
+    assert len(ix.passages) >= 3
+    assert ix.last_build.reused == 2
+    assert ix.last_build.embedded == len(ix.passages) - 2
+    assert not (tmp_path / "ix" / ".partial").exists()
+
+
+def test_load_missing_index_raises_index_not_found(tmp_path):
+    with pytest.raises(IndexNotFound, match="qa index"):
+        Index.load(tmp_path / "nope", embedder=HashEmbedder())
+
+
+def test_load_with_other_model_raises_model_mismatch(built_index):
+    with pytest.raises(ModelMismatch, match="built with model 'hash-test'"):
+        Index.load(built_index.folder, embedder=HashEmbedder(model_id="other-model"))
+
+
+def test_load_with_other_format_version_raises(built_index):
+    f = built_index.folder / "manifest.json"
+    m = json.loads(f.read_text())
+    m["format_version"] = 99
+    f.write_text(json.dumps(m))
+    with pytest.raises(ModelMismatch, match="format version 99"):
+        Index.load(built_index.folder, embedder=HashEmbedder())
+
+
+@pytest.mark.parametrize("name", ["passages.jsonl", "dense.faiss", "bm25/vocab.index.json"])
+def test_truncated_or_edited_file_is_detected(built_index, name):
+    f = built_index.folder / name
+    data = f.read_bytes()
+    f.write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexCorrupt, match=f"{name}.*--rebuild"):
+        Index.load(built_index.folder, embedder=HashEmbedder())
+    f.write_bytes(data[:-1] + (b"X" if data[-1:] != b"X" else b"Y"))
+    with pytest.raises(IndexCorrupt, match="checksum"):
+        Index.load(built_index.folder, embedder=HashEmbedder())
+
+
+def test_second_writer_fails_clearly(corpus_dir, tmp_path):
+    with write_lock(tmp_path / "ix"):
+        with pytest.raises(IndexLocked, match="being written by pid"):
+            Index.build([corpus_dir], tmp_path / "ix", embedder=HashEmbedder())
+
+
+def test_add_and_delete_update_incrementally(built_index, tmp_path):
+    new = tmp_path / "new.txt"
+    new.write_text("Volcano erupts\n\nThe volcano erupted overnight, covering the town in ash.")
+    emb = built_index.embedder
+    before = emb.embedded
+    built_index.add([new])
+    assert emb.embedded - before == 1
+    assert built_index.search("volcano ash", k=1, config="bm25")[0].doc_id == "new"
+    assert built_index.delete(["new"]) == 1
+    assert "new" not in built_index.articles
+    assert emb.embedded - before == 1  # deleting embeds nothing
+
+
+def test_nothing_to_index_raises_with_reasons(tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(BadInput, match="empty file"):
+        Index.build([tmp_path], tmp_path / "ix", embedder=HashEmbedder())
