@@ -29,7 +29,8 @@ class Index:
     """A loaded index folder. Cheap to load: the embedding model loads on the first question."""
 
     def __init__(self, folder: Path, manifest: dict, articles: list[Article], passages: list[Passage],
-                 dense: DenseIndex, sparse: SparseIndex, embedder: Embedder, settings: Settings):
+                 dense: DenseIndex, sparse: SparseIndex, embedder: Embedder, settings: Settings,
+                 vectors: np.ndarray | None = None):
         self.folder = folder
         self.manifest = manifest
         self.articles = {a.doc_id: a for a in articles}
@@ -40,6 +41,7 @@ class Index:
         self.settings = settings
         self.last_build: BuildStats | None = None
         self.last_ingest: IngestReport | None = None
+        self.vectors = vectors  # (n, dim) unit vectors, memory-mapped: row i == passage i
         self._doc_rows: np.ndarray | None = None
         self._lock = threading.RLock()
 
@@ -65,14 +67,15 @@ class Index:
             passages = [Passage.from_dict(p) for p in read_jsonl(folder / "passages.jsonl")]
             dense = DenseIndex.load(folder / "dense.faiss")
             sparse = SparseIndex.load(folder / "bm25", len(passages))
+            vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
         except (ValueError, KeyError, TypeError, RuntimeError) as e:
             raise IndexCorrupt(f"index at {folder} cannot be read ({type(e).__name__}: {e}); rebuild "
                                f"with `python -m qa index --rebuild --index {folder}`") from None
-        if len(dense) != len(passages):
+        if len(dense) != len(passages) or len(vectors) != len(passages):
             raise IndexCorrupt(f"index at {folder} has {len(dense)} vectors for {len(passages)} "
                                f"passages; rebuild with `python -m qa index --rebuild --index {folder}`")
         settings = (settings or Settings()).with_(**manifest.get("chunking", {}))
-        return cls(folder, manifest, articles, passages, dense, sparse, embedder, settings)
+        return cls(folder, manifest, articles, passages, dense, sparse, embedder, settings, vectors)
 
     @classmethod
     def build(cls, paths: list[str | Path], folder: str | Path = DEFAULT_INDEX_DIR,
@@ -124,6 +127,7 @@ class Index:
         with self._lock:
             self.manifest, self.articles, self.passages = fresh.manifest, fresh.articles, fresh.passages
             self.dense, self.sparse, self._doc_rows = fresh.dense, fresh.sparse, None
+            self.vectors = fresh.vectors
 
     def is_stale(self) -> bool:
         """True when the folder on disk holds a newer build than the one loaded."""
