@@ -2,38 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
-from .chunk import split_sentences
-from .sparse import tokenize
-from .types import Hit, Passage
-
-
-def sentence_spans(passage: Passage) -> list[tuple[int, int]]:
-    """Sentence spans of a passage in article-body offsets."""
-    return [(passage.char_start + s, passage.char_start + e) for s, e in split_sentences(passage.text)]
-
-
-def highlight_span(question: str, passage: Passage, sparse=None) -> tuple[int, int] | None:
-    """Body offsets of the passage sentence that best matches the question's terms.
-
-    Terms are weighted by inverse document frequency when a BM25 index is given (rare names
-    and numbers count most); ties go to the earlier sentence.
-    """
-    spans = sentence_spans(passage)
-    if not spans:
-        return None
-    q_terms = set(tokenize(question))
-    if not q_terms:
-        return spans[0]
-    weights = {t: (sparse.idf(t) if sparse is not None else 1.0) for t in q_terms}
-    best, best_score = spans[0], -1.0
-    for s, e in spans:
-        terms = set(tokenize(passage.text[s - passage.char_start:e - passage.char_start]))
-        score = sum(weights[t] for t in q_terms & terms) / math.sqrt(1 + 0.05 * len(terms))
-        if score > best_score + 1e-9:
-            best, best_score = (s, e), score
-    return best
+from .types import Hit
 
 
 def citation(hit: Hit, n: int | None = None) -> str:

@@ -31,6 +31,9 @@ class Settings:
     config: str = "hybrid"
     candidates: int = 100  # depth of each retriever before fusion
     rrf_k: int = 60
+    rerank_depth: int = 50  # fused candidates a reranker re-scores
+    group: bool = False  # same-story grouping (the UI turns it on)
+    same_story_threshold: float = 0.8  # cosine between passages of two articles telling one story
 
     def chunking(self) -> dict[str, Any]:
         return {

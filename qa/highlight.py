@@ -1,0 +1,64 @@
+"""The answer sentence of each hit: the passage sentence closest to the question.
+
+Sentences of all hits are embedded in one batch and scored by cosine with the question plus a
+small bonus for the question's rare terms (IDF-weighted overlap), so names and numbers break
+ties. A very short best sentence is extended by the next one ("the sentence (or two)").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .chunk import split_sentences
+from .sparse import tokenize
+from .types import Passage
+
+LEXICAL_WEIGHT = 0.15
+SHORT_SENTENCE = 60
+
+
+def sentence_spans(passage: Passage) -> list[tuple[int, int]]:
+    """Sentence spans of a passage in article-body offsets."""
+    return [(passage.char_start + s, passage.char_start + e) for s, e in split_sentences(passage.text)]
+
+
+def lexical_scores(question: str, passage: Passage, spans: list[tuple[int, int]], sparse=None) -> list[float]:
+    """IDF-weighted share of question terms in each sentence, in [0, 1]."""
+    q_terms = set(tokenize(question))
+    if not q_terms:
+        return [0.0] * len(spans)
+    weights = {t: (sparse.idf(t) if sparse is not None else 1.0) for t in q_terms}
+    total = sum(weights.values()) or 1.0
+    out = []
+    for s, e in spans:
+        terms = set(tokenize(passage.text[s - passage.char_start:e - passage.char_start]))
+        out.append(sum(weights[t] for t in q_terms & terms) / total / math.sqrt(1 + 0.02 * len(terms)))
+    return out
+
+
+def highlight_spans(question: str, qvec: np.ndarray | None, passages: list[Passage], embedder=None,
+                    sparse=None) -> list[tuple[int, int] | None]:
+    """Best sentence span (body offsets) of each passage for one question."""
+    all_spans = [sentence_spans(p) for p in passages]
+    flat = [(i, s, e) for i, spans in enumerate(all_spans) for s, e in spans]
+    sims = np.zeros(len(flat), dtype=np.float32)
+    if embedder is not None and qvec is not None and flat:
+        texts = [passages[i].text[s - passages[i].char_start:e - passages[i].char_start] for i, s, e in flat]
+        sims = embedder.embed_batch(texts) @ qvec
+    out: list[tuple[int, int] | None] = []
+    pos = 0
+    for p, spans in zip(passages, all_spans):
+        if not spans:
+            out.append(None)
+            continue
+        lex = lexical_scores(question, p, spans, sparse)
+        scores = [float(sims[pos + j]) + LEXICAL_WEIGHT * lex[j] for j in range(len(spans))]
+        pos += len(spans)
+        best = int(np.argmax(scores))
+        s, e = spans[best]
+        if e - s < SHORT_SENTENCE and best + 1 < len(spans):
+            e = spans[best + 1][1]
+        out.append((s, e))
+    return out

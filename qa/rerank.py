@@ -1,0 +1,113 @@
+"""Re-score a candidate list. Two rerankers share one interface:
+
+    reranker.rerank(index, question, qvec, rows) -> scores (higher is better), one per row
+
+`FeatureReranker` (the default, no extra model): a weighted sum of the passage's cosine with the
+question, its BM25 score relative to the best candidate, and the share of the question's names
+and numbers that appear verbatim in the passage. `CrossEncoderReranker` loads any local
+sentence-transformers CrossEncoder folder (`--reranker PATH`); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BadInput
+from .sparse import _stopwords
+
+_WORD = re.compile(r"[\w][\w\-'.]*\w|\w")
+QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did",
+                  "does", "do", "is", "are", "was", "were", "can", "could", "should", "would", "will"}
+
+
+def key_terms(question: str) -> list[str]:
+    """Names and numbers of a question: words with a digit, or capitalised past the first word."""
+    words = _WORD.findall(question)
+    out = []
+    for i, w in enumerate(words):
+        low = w.lower()
+        if low in QUESTION_WORDS or low in _stopwords():
+            continue
+        if any(c.isdigit() for c in w) or (w[0].isupper() and i > 0) or (w.isupper() and len(w) > 1):
+            out.append(low)
+    return list(dict.fromkeys(out))
+
+
+def exact_match_share(terms: list[str], text: str) -> float:
+    """Share of `terms` found in `text` as whole words (case-insensitive)."""
+    if not terms:
+        return 0.0
+    low = text.lower()
+    found = sum(1 for t in terms if re.search(r"(?<!\w)" + re.escape(t) + r"(?!\w)", low))
+    return found / len(terms)
+
+
+@dataclass(frozen=True)
+class FeatureReranker:
+    """Linear mix of dense cosine, relative BM25 and exact name/number matches."""
+
+    w_dense: float = 1.0
+    w_bm25: float = 0.3
+    w_exact: float = 0.1
+    name: str = "features"
+
+    def rerank(self, index, question: str, qvec: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
+        if len(rows) == 0:
+            return np.zeros(0, dtype=np.float32)
+        dense = np.asarray(index.vectors[rows] @ qvec, dtype=np.float32) if qvec is not None \
+            else np.zeros(len(rows), np.float32)
+        bm = index.sparse.scores(question)[rows]
+        bm_rel = bm / bm.max() if bm.max() > 0 else np.zeros_like(bm)
+        terms = key_terms(question)
+        exact = np.array([exact_match_share(terms, index.passages[int(r)].text) for r in rows],
+                         dtype=np.float32)
+        return (self.w_dense * dense + self.w_bm25 * bm_rel + self.w_exact * exact).astype(np.float32)
+
+
+class CrossEncoderReranker:
+    """A local sentence-transformers CrossEncoder; loads on first use."""
+
+    def __init__(self, path: str | Path, batch_size: int = 32):
+        self.path = Path(path)
+        if not (self.path / "config.json").exists():
+            raise BadInput(f"--reranker {str(path)!r} is not a CrossEncoder folder (no config.json); "
+                           "pass the folder of a locally saved sentence-transformers CrossEncoder")
+        self.name = f"cross-encoder:{self.path.name}"
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def model(self):
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import CrossEncoder
+
+                self._model = CrossEncoder(str(self.path), device="cpu", local_files_only=True)
+            return self._model
+
+    def rerank(self, index, question: str, qvec: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
+        if len(rows) == 0:
+            return np.zeros(0, dtype=np.float32)
+        pairs = [(question, index.passages[int(r)].text) for r in rows]
+        scores = self.model().predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
+        return np.asarray(scores, dtype=np.float32).reshape(-1)
+
+
+_CROSS: dict[str, CrossEncoderReranker] = {}
+
+
+def get_reranker(spec: str | None):
+    """`None`/"none" -> no reranker; "features" -> FeatureReranker; a folder -> CrossEncoder (cached)."""
+    if spec in (None, "", "none"):
+        return None
+    if spec == "features":
+        return FeatureReranker()
+    key = str(Path(spec).resolve())
+    if key not in _CROSS:
+        _CROSS[key] = CrossEncoderReranker(spec)
+    return _CROSS[key]

@@ -1,0 +1,88 @@
+"""Checks on what callers pass in: questions, k, configuration names, dates, filters.
+
+Each failure raises `BadInput` with the bad value and what to pass instead.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from typing import Sequence
+
+import numpy as np
+
+from .errors import BadInput
+
+MAX_QUESTION_CHARS = 4000
+MAX_K = 1000
+
+
+def clean_question(question: object) -> str:
+    """A question fit to search: a string, control characters removed, not blank, not huge.
+
+    Raises:
+        BadInput: not a string, empty after cleaning, or longer than MAX_QUESTION_CHARS.
+    """
+    if not isinstance(question, str):
+        raise BadInput(f"question must be a string, got {type(question).__name__}")
+    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in question)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    if not cleaned:
+        raise BadInput("question is empty; type a question such as "
+                       "\"What did Russia propose on decarbonization?\"")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise BadInput(f"question is {len(cleaned)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    return cleaned
+
+
+def check_k(k: object) -> int:
+    """k as an int in 1..MAX_K."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise BadInput(f"k must be a whole number, got {k!r}")
+    if k < 1:
+        raise BadInput(f"k must be at least 1, got {k}")
+    if k > MAX_K:
+        raise BadInput(f"k must be at most {MAX_K}, got {k}")
+    return int(k)
+
+
+def check_config(config: str, known: Sequence[str]) -> str:
+    if config not in known:
+        raise BadInput(f"unknown configuration {config!r}; choose one of {', '.join(known)}")
+    return config
+
+
+def parse_iso_date(value: str | None, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise BadInput(f"--{name} must be an ISO date like 2021-06-11, got {value!r}") from None
+
+
+def filter_rows(index, source: str | None, since: str | None, until: str | None) -> np.ndarray | None:
+    """Passage rows allowed by the metadata filters, or None when there is no filter.
+
+    Raises:
+        BadInput: the filters match no article (the message says which filter).
+    """
+    since, until = parse_iso_date(since, "since"), parse_iso_date(until, "until")
+    src = (source or "").strip().lower()
+    if not (src or since or until):
+        return None
+
+    def keep(a) -> bool:
+        if src and src not in a.source.lower():
+            return False
+        if (since or until) and not a.date:
+            return False
+        return not ((since and a.date < since) or (until and a.date > until))
+
+    rows = index.allowed_rows(keep)
+    if len(rows) == 0:
+        what = ", ".join(f"{n}={v!r}" for n, v in (("source", source), ("since", since), ("until", until)) if v)
+        sources = sorted({a.source for a in index.articles.values() if a.source})
+        raise BadInput(f"no article matches {what} (sources here: {', '.join(sources) or 'none'})")
+    return rows

@@ -1,0 +1,41 @@
+from qa import HashEmbedder, Index
+from qa.highlight import highlight_spans
+from qa.types import Passage
+
+WIRE = ("Russia proposes consultations on decarbonization of the economy among member states, "
+        "the envoy said at a briefing on Friday.")
+
+
+def test_same_story_in_two_outlets_is_one_hit(tmp_path):
+    d = tmp_path / "a"
+    d.mkdir()
+    (d / "tass.txt").write_text(f"Envoy briefing\n\nMOSCOW, June 11, 2021. /TASS/. {WIRE}")
+    (d / "post.txt").write_text(f"SCO news\n\nWritten by The Frontier Post\n\n{WIRE}")
+    (d / "other.txt").write_text("Cup final\n\nThe local team won the football cup final on Saturday.")
+    ix = Index.build([d], tmp_path / "ix", embedder=HashEmbedder())
+    grouped = ix.search("decarbonization consultations", k=3, group=True)
+    plain = ix.search("decarbonization consultations", k=3, group=False)
+    assert [h.doc_id for h in plain][:2] in (["tass", "post"], ["post", "tass"])
+    top = grouped[0]
+    assert len(top.also_reported_by) == 1
+    other = top.also_reported_by[0]
+    assert {top.doc_id, other["doc_id"]} == {"tass", "post"}
+    assert other["source"] in ("TASS", "The Frontier Post")
+    assert [h.doc_id for h in grouped[1:]] == ["other"]
+    assert top.to_dict()["also_reported_by"][0]["char_end"] == other["char_end"]
+
+
+def test_highlight_picks_the_answering_sentence():
+    text = "The weather was mild and sunny for most of the day. The council approved the budget of 5 million dollars for schools on Monday. Fans cheered."
+    p = Passage("d:0-1", "d", text, 100, 100 + len(text))
+    emb = HashEmbedder()
+    q = "How large was the budget the council approved?"
+    (span,) = highlight_spans(q, emb.embed_batch([q])[0], [p], emb)
+    assert text[span[0] - 100:span[1] - 100] == "The council approved the budget of 5 million dollars for schools on Monday."
+
+
+def test_highlight_extends_a_very_short_sentence():
+    text = "Budget passed. It was large and everyone agreed about it in the end."
+    p = Passage("d:0-1", "d", text, 0, len(text))
+    (span,) = highlight_spans("budget passed", None, [p])
+    assert span == (0, len(text))

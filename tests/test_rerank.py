@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+
+from qa.errors import BadInput
+from qa.rerank import CrossEncoderReranker, FeatureReranker, exact_match_share, get_reranker, key_terms
+
+
+def test_key_terms_are_names_and_numbers():
+    assert key_terms("What did Russia propose on decarbonization?") == ["russia"]
+    assert key_terms("Who won the 346-61 vote in the UN General Assembly in 2021?") == \
+        ["346-61", "un", "general", "assembly", "2021"]
+    assert key_terms("how are you") == []
+
+
+def test_exact_match_share_whole_words_only():
+    assert exact_match_share(["russia", "2021"], "Russia said in 2021") == 1.0
+    assert exact_match_share(["russia"], "Belarussian") == 0.0
+    assert exact_match_share([], "anything") == 0.0
+
+
+def test_feature_reranker_prefers_exact_names(built_index):
+    q = "What did the Daily Ball say about the cup?"
+    rows = np.arange(len(built_index.passages))
+    qv = built_index.embedder.embed_batch([q])[0]
+    scores = FeatureReranker(w_dense=0.0, w_bm25=0.0, w_exact=1.0).rerank(built_index, q, qv, rows)
+    assert scores.shape == (len(rows),)
+    # only the exact-match feature counts: no passage mentions "Daily Ball" except none in the body
+    assert set(np.round(scores, 6)) <= {0.0, 0.5, 1.0}
+    full = FeatureReranker().rerank(built_index, q, qv, rows)
+    best = built_index.passages[int(rows[np.argmax(full)])]
+    assert best.doc_id == "football"
+
+
+def test_hybrid_rerank_config_reports_rerank_scores(built_index):
+    hits = built_index.search("football cup final", k=2, config="hybrid-rerank")
+    assert hits[0].doc_id == "football"
+    assert "rerank" in hits[0].scores and hits[0].score == pytest.approx(hits[0].scores["rerank"])
+    assert hits[0].scores["rerank"] >= hits[1].scores["rerank"]
+
+
+def test_reranker_spec_errors():
+    assert get_reranker(None) is None and get_reranker("none") is None
+    assert isinstance(get_reranker("features"), FeatureReranker)
+    with pytest.raises(BadInput, match="not a CrossEncoder folder"):
+        get_reranker("/nonexistent/folder")
+
+
+@pytest.fixture(scope="module")
+def tiny_cross_encoder(tmp_path_factory):
+    """A randomly initialised 1-layer BERT CrossEncoder saved locally (no download)."""
+    import torch
+    from sentence_transformers import CrossEncoder
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    from qa.embed import model_path
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("ce")
+    tok = BertTokenizerFast.from_pretrained(str(model_path()))
+    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=64, num_labels=1)
+    model = BertForSequenceClassification(cfg)
+    with torch.no_grad():  # make scores depend visibly on the input
+        model.classifier.weight.mul_(50.0)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    ce = CrossEncoder(str(folder), device="cpu")
+    ce.save(str(folder))
+    return folder
+
+
+@pytest.mark.slow
+def test_cross_encoder_reranker_orders_by_its_scores(built_index, tiny_cross_encoder):
+    hits = built_index.search("football cup final", k=3, config="hybrid", reranker=str(tiny_cross_encoder))
+    rr = CrossEncoderReranker(tiny_cross_encoder)
+    expected = rr.model().predict([("football cup final", h.text) for h in hits])
+    got = [h.scores["rerank"] for h in hits]
+    assert len(set(np.round(got, 4))) > 1  # the scores really differ, so the order is the model's
+    assert got == sorted(got, reverse=True)
+    assert np.allclose(sorted(expected, reverse=True), got, atol=1e-5)
