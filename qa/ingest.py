@@ -24,7 +24,8 @@ TEXT_EXTS = {".txt", ".md", ".markdown"}
 HTML_EXTS = {".html", ".htm"}
 RECORD_EXTS = {".jsonl", ".csv"}
 SUPPORTED_EXTS = TEXT_EXTS | HTML_EXTS | RECORD_EXTS
-MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_FILE_BYTES = 512 * 1024 * 1024  # a records file (.jsonl/.csv) may be large
+MAX_ARTICLE_BYTES = 4 * 1024 * 1024  # one article file: anything larger is not one article
 
 BOILERPLATE_LINES = {
     "all news", "news", "home", "menu", "share", "share this", "share this article", "print",
@@ -197,17 +198,21 @@ def read_records(path: Path, text: str, report: IngestReport) -> list[Article]:
             except BadInput as e:
                 report.problems.append((f"{path}:{n}", str(e)))
         return out
-    reader = csv.DictReader(io.StringIO(text))
-    cols = {c.strip().lower() for c in (reader.fieldnames or [])}
-    if "text" not in cols:
-        report.problems.append((str(path), f"CSV needs a 'text' column (has: {sorted(cols) or 'none'})"))
-        return out
-    for n, row in enumerate(reader, 2):
-        row = {(k or "").strip().lower(): v for k, v in row.items()}
-        try:
-            out.append(record_to_article(row, f"{path.stem}-{n}", str(path)))
-        except BadInput as e:
-            report.problems.append((f"{path}:{n}", str(e)))
+    reader = csv.DictReader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"), newline=""))
+    try:
+        cols = {(c or "").strip().lower() for c in (reader.fieldnames or [])}
+        if "text" not in cols:
+            report.problems.append((str(path), f"CSV needs a 'text' column (has: {sorted(cols) or 'none'})"))
+            return out
+        for row in reader:
+            n = reader.line_num
+            row = {(k or "").strip().lower(): v for k, v in row.items() if isinstance(k, str)}
+            try:
+                out.append(record_to_article(row, f"{path.stem}-{n}", str(path)))
+            except BadInput as e:
+                report.problems.append((f"{path}:{n}", str(e)))
+    except csv.Error as e:
+        report.problems.append((f"{path}:{reader.line_num}", f"malformed CSV ({e}); the rows before it were read"))
     return out
 
 
@@ -256,8 +261,11 @@ def _read_file(f: Path, report: IngestReport) -> list[Article]:
             raise BadInput(f"file is {size / 2**20:.0f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit")
         if size == 0:
             raise BadInput("empty file")
-        text = decode_bytes(f.read_bytes())
         ext = f.suffix.lower()
+        if ext not in RECORD_EXTS and size > MAX_ARTICLE_BYTES:
+            raise BadInput(f"file is {size / 2**20:.1f} MiB, over the {MAX_ARTICLE_BYTES // 2**20} MiB "
+                           "limit for one article; put many articles in a .jsonl file, one per line")
+        text = decode_bytes(f.read_bytes())
         if ext in RECORD_EXTS:
             return read_records(f, text, report)
         if ext in HTML_EXTS:
