@@ -165,6 +165,7 @@ class HashEmbedder:
         self.dim = dim
         self.max_tokens = max_tokens
         self.batches: list[list[str]] = []
+        self.delay = float(os.environ.get("QA_HASH_DELAY", "0") or 0)
 
     @staticmethod
     def _words(text: str) -> list[str]:
@@ -173,6 +174,10 @@ class HashEmbedder:
         return re.findall(r"\w+", text.lower())
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
+        if self.delay:  # crash tests use it to kill an index build mid-way
+            import time
+
+            time.sleep(self.delay)
         self.batches.append(list(texts))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):

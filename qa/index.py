@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from pathlib import Path
 from typing import Callable
@@ -18,7 +20,7 @@ from .builder import BuildStats, Progress, build_index
 from .config import DEFAULT_INDEX_DIR, Settings
 from .dense import DenseIndex
 from .embed import Embedder, get_embedder
-from .errors import BadInput, IndexCorrupt
+from .errors import BadInput, IndexCorrupt, QAError
 from .ingest import IngestReport, ingest
 from .sparse import SparseIndex
 from .store import check_manifest, read_jsonl, read_manifest
@@ -44,6 +46,8 @@ class Index:
         self.vectors = vectors  # (n, dim) unit vectors, memory-mapped: row i == passage i
         self._doc_rows: np.ndarray | None = None
         self._lock = threading.RLock()
+        self.auto_reload = True  # searches pick up a newer build of the folder (one stat per batch)
+        self._loaded_signature = self._signature()
 
     # ---- loading and building -------------------------------------------------------------
 
@@ -128,13 +132,27 @@ class Index:
             self.manifest, self.articles, self.passages = fresh.manifest, fresh.articles, fresh.passages
             self.dense, self.sparse, self._doc_rows = fresh.dense, fresh.sparse, None
             self.vectors = fresh.vectors
+            self._loaded_signature = fresh._loaded_signature
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.folder / "manifest.json")
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def is_stale(self) -> bool:
-        """True when the folder on disk holds a newer build than the one loaded."""
-        try:
-            return read_manifest(self.folder).get("created") != self.manifest.get("created")
-        except Exception:
-            return False
+        """True when the folder on disk holds another build than the one loaded."""
+        sig = self._signature()
+        return sig is not None and sig != self._loaded_signature
+
+    def _maybe_reload(self) -> None:
+        """Pick up a re-index done by another process; keep serving the old one if it fails."""
+        if self.auto_reload and self.is_stale():
+            try:
+                self.reload()
+            except QAError as e:
+                logging.getLogger("qa").warning("kept the loaded index; reload failed: %s", e)
 
     # ---- searching ------------------------------------------------------------------------
 
@@ -144,6 +162,7 @@ class Index:
         """Top-k cited hits for each question (see `qa.retrieve.search_batch`)."""
         from .retrieve import search_batch
 
+        self._maybe_reload()
         return search_batch(self, questions, k=k, config=config, source=source, since=since,
                             until=until, **options)
 

@@ -114,7 +114,11 @@ def commit_folder(tmp: Path, target: Path, manifest: dict[str, Any]) -> None:
 
 
 def new_tmp_folder(target: Path) -> Path:
+    """A fresh temporary sibling of `target`; leftovers of killed builds are removed first
+    (the caller holds the write lock, so no other build is using them)."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{int(time.time() * 1000)}")
     tmp.mkdir()
     return tmp

@@ -1,0 +1,96 @@
+"""Kill `qa index` with SIGKILL at several points: the previous index keeps answering and the
+rerun embeds only what no finished shard holds."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from qa import HashEmbedder, Index
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _records(start, n):
+    return "".join(json.dumps({"id": f"a{i}", "title": f"Story {i}",
+                               "text": f"Report number {i} on topic {i % 17}. " * 12}) + "\n"
+                   for i in range(start, start + n))
+
+
+def _start_index(corpus, ix):
+    env = {**os.environ, "QA_HASH_DELAY": "0.25", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "qa", "index", str(corpus), "--index", str(ix),
+                             "--model", "hash-test"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for(pred, proc, timeout=60.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.02)
+    return False
+
+
+def _shards(ix):
+    return sorted((ix / ".partial").glob("shard-*.json")) if (ix / ".partial").exists() else []
+
+
+def _ask_old_index_still_answers(ix, expected_articles):
+    r = subprocess.run([sys.executable, "-m", "qa", "ask", "topic 3 report", "--index", str(ix), "--json"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["hits"]
+    assert len(Index.load(ix, embedder=HashEmbedder()).articles) == expected_articles
+
+
+def test_sigkill_during_index_keeps_previous_index_and_resumes(tmp_path):
+    corpus, ix = tmp_path / "corpus", tmp_path / "ix"
+    corpus.mkdir()
+    (corpus / "old.jsonl").write_text(_records(0, 50))
+    first = Index.build([corpus], ix, embedder=HashEmbedder())
+    old_passages = len(first.passages)
+    (corpus / "new.jsonl").write_text(_records(50, 1200))
+
+    # 1) killed after the first shard of new embeddings was saved
+    proc = _start_index(corpus, ix)
+    assert _wait_for(lambda: len(_shards(ix)) >= 1, proc), proc.stderr.read().decode()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    _ask_old_index_still_answers(ix, 50)
+
+    # 2) killed again a few shards later
+    proc = _start_index(corpus, ix)
+    n0 = len(_shards(ix))
+    assert _wait_for(lambda: len(_shards(ix)) >= n0 + 2, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    _ask_old_index_still_answers(ix, 50)
+
+    # 3) killed while the new folder is being written (after embedding)
+    proc = _start_index(corpus, ix)
+    assert _wait_for(lambda: any(p.name.startswith(".ix.tmp-") for p in tmp_path.iterdir()), proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    _ask_old_index_still_answers(ix, 50)
+
+    saved = sum(len(json.loads(p.read_text())["keys"]) for p in _shards(ix))
+    assert saved > 0
+    emb = HashEmbedder()
+    final = Index.build([corpus], ix, embedder=emb)
+    stats = final.last_build
+    assert len(final.articles) == 1250
+    assert stats.reused == old_passages + saved
+    assert stats.embedded == len(final.passages) - old_passages - saved == emb.embedded
+    assert not (ix / ".partial").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ix.tmp-")]
+    Index.load(ix, embedder=HashEmbedder())  # checksums verify
