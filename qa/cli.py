@@ -64,6 +64,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from .api import ask
     from .cite import format_hits
     from .index import Index
     from .retrieve import check_k, clean_question
@@ -71,17 +72,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     question = clean_question(args.question)
     check_k(args.k)
     index = Index.load(args.index)
-    t0 = time.perf_counter()
-    hits = index.search(question, k=args.k, config=args.config, source=args.source,
-                        since=args.since, until=args.until)
-    ms = (time.perf_counter() - t0) * 1000
+    answer = ask(index, question, k=args.k, config=args.config, source=args.source,
+                 since=args.since, until=args.until)
     if args.json:
-        out = {"question": question, "k": args.k, "config": args.config or index.settings.config,
-               "latency_ms": round(ms, 2), "hits": [h.to_dict() for h in hits]}
-        print(json.dumps(out, ensure_ascii=False, indent=None))
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=None))
     else:
-        print(format_hits(question, hits))
-        print(f"({len(hits)} hits in {ms:.0f} ms)")
+        print(format_hits(question, answer.hits))
+        print(f"({len(answer.hits)} hits in {answer.latency_ms:.0f} ms)")
     return 0
 
 

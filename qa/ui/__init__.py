@@ -1,0 +1,2 @@
+"""The web UI's pieces: `render` (escaped HTML), `service` (the shared index, uploads),
+`evaluate_tab` (the Evaluate tab). `app.py` lays them out."""

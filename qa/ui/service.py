@@ -1,0 +1,228 @@
+"""The web UI's backend: one loaded `Index` shared by all requests, warmed up in the background,
+plus safe handling of uploaded files.
+
+`Service(...)` is cheap: nothing is read or loaded until `start_warmup()` (a background thread)
+or the first request needs the index. `status()` says where loading stands, for the page.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections import Counter
+from pathlib import Path
+
+from ..config import DEFAULT_INDEX_DIR
+from ..errors import BadInput, IndexNotFound, QAError
+
+DEFAULT_UPLOAD_DIR = "data/uploads"
+UPLOAD_EXTS = (".txt", ".md", ".html", ".htm", ".jsonl", ".csv")
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_filename(name: str, allowed: tuple[str, ...] = UPLOAD_EXTS) -> str:
+    """A file name that stays inside the upload folder: last path part only, plain characters.
+
+    Raises:
+        BadInput: the type is not in `allowed`, or nothing usable remains of the name.
+    """
+    base = re.split(r"[\\/]", str(name))[-1]
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    ext = "." + ext.lower() if ext else ""
+    if ext not in allowed:
+        raise BadInput(f"file type {ext or '(none)'!r} is not accepted; upload one of {', '.join(allowed)}")
+    stem = _UNSAFE.sub("_", stem).strip("._-")[:100]
+    if not stem:
+        raise BadInput("the file name has no usable characters; rename it, e.g. article.txt")
+    return stem + ext
+
+
+class Service:
+    """Thread-safe holder of the index behind the UI.
+
+    Args:
+        index_dir: the index folder (built on the first upload when it does not exist yet).
+        index: an already loaded `Index` (tests pass one built with the fake embedder).
+        upload_dir: where accepted uploads are kept (they are the articles' source files).
+        max_upload_bytes: per-file size limit.
+    """
+
+    def __init__(self, index_dir: str | Path = DEFAULT_INDEX_DIR, index=None,
+                 upload_dir: str | Path = DEFAULT_UPLOAD_DIR, max_upload_bytes: int = MAX_UPLOAD_BYTES):
+        self.index_dir = Path(index_dir)
+        self.upload_dir = Path(upload_dir)
+        self.max_upload_bytes = max_upload_bytes
+        self._index = index
+        self._lock = threading.RLock()  # loading and writing; searches lock inside Index
+        self._status = "Index loaded; the model loads on the first question." if index else "Starting…"
+        self._ready = False
+        self._warm: threading.Thread | None = None
+
+    # ---- loading --------------------------------------------------------------------------
+
+    def start_warmup(self) -> None:
+        """Load the index and the model in a background thread (once); never blocks the caller."""
+        with self._lock:
+            if self._warm is None:
+                self._warm = threading.Thread(target=self._warmup, name="qa-warmup", daemon=True)
+                self._warm.start()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the warm-up thread finished (True) or `timeout` passed (False)."""
+        if self._warm is not None:
+            self._warm.join(timeout)
+        return self._ready
+
+    def _warmup(self) -> None:
+        try:
+            ix = self.index()
+            self._status = f"Loading the embedding model… ({len(ix.articles)} articles indexed)"
+            ix.embedder.embed_batch(["warm-up"])
+            self._ready = True
+            self._status = self._ready_status()
+        except IndexNotFound:
+            self._status = (f"No index at {self.index_dir} yet: upload articles in the Library tab "
+                            f"or run `python -m qa index`.")
+        except QAError as e:
+            self._status = f"Index problem: {e}"
+        except Exception as e:  # the page must still come up and say why
+            self._status = f"Model failed to load ({type(e).__name__}: {e})"
+
+    def _ready_status(self) -> str:
+        ix = self._index
+        return f"Ready · {len(ix.articles)} articles · {len(ix.passages)} passages" if ix else "Ready"
+
+    def status(self) -> str:
+        """One line for the page: loading, ready (with counts), or what is wrong."""
+        return self._status
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    def index(self):
+        """The loaded index, loading it now if needed; reloaded when the folder changed on disk.
+
+        Raises:
+            IndexNotFound: no index yet (the message says how to make one).
+        """
+        with self._lock:
+            if self._index is None:
+                from ..index import Index
+
+                self._status = f"Loading the index from {self.index_dir}…"
+                try:
+                    self._index = Index.load(self.index_dir)
+                except IndexNotFound:
+                    raise IndexNotFound(f"no index at {self.index_dir} yet: upload articles in the "
+                                        f"Library tab or run `python -m qa index`") from None
+                self._status = self._ready_status() if self._ready else "Index loaded; loading the model…"
+            elif self._index.is_stale():
+                self._index.reload()
+            return self._index
+
+    def has_index(self) -> bool:
+        return self._index is not None or (self.index_dir / "manifest.json").exists()
+
+    # ---- questions ------------------------------------------------------------------------
+
+    def ask(self, question: str, k: int | None = None, config: str | None = None,
+            source: str | None = None, since: str | None = None, until: str | None = None, **options):
+        """`qa.api.ask` on the shared index (question checked before the index is touched)."""
+        from ..api import ask
+        from ..retrieve import clean_question
+
+        clean_question(question)
+        answer = ask(self.index(), question, k=k, config=config, source=source, since=since, until=until,
+                     **options)
+        if not self._ready and getattr(self._index.embedder, "loaded", True):
+            self._ready, self._status = True, self._ready_status()
+        return answer
+
+    def article(self, doc_id: str):
+        """The article with this id.
+
+        Raises:
+            BadInput: no such article (it may have been deleted).
+        """
+        art = self.index().articles.get(str(doc_id))
+        if art is None:
+            raise BadInput(f"no article {doc_id!r} in the index (deleted?); ask again to refresh")
+        return art
+
+    def sources(self) -> list[str]:
+        if self._index is None:
+            return []
+        return sorted({a.source for a in self._index.articles.values() if a.source})
+
+    def library(self) -> tuple[dict, dict]:
+        """(articles by doc_id, passages per doc_id) of the current index; empty without one."""
+        if not self.has_index():
+            return {}, {}
+        ix = self.index()
+        return dict(ix.articles), dict(Counter(p.doc_id for p in ix.passages))
+
+    # ---- uploads and deletes --------------------------------------------------------------
+
+    def save_uploads(self, paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+        """Copy uploaded temp files into the upload folder under safe names.
+
+        Returns:
+            (saved paths, [(file name, reason)] for each rejected file).
+        """
+        saved, rejected = [], []
+        root = self.upload_dir.resolve()
+        for p in map(Path, paths):
+            name = p.name
+            try:
+                target = root / safe_filename(name)
+                if target.resolve().parent != root:  # belt and braces: safe_filename already did it
+                    raise BadInput("the file name points outside the upload folder")
+                size = p.stat().st_size
+                if size > self.max_upload_bytes:
+                    raise BadInput(f"file is {size / 2**20:.1f} MiB; the limit is "
+                                   f"{self.max_upload_bytes / 2**20:.0f} MiB")
+                if size == 0:
+                    raise BadInput("empty file")
+                root.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(p, target)
+                saved.append(target)
+            except BadInput as e:
+                rejected.append((name, str(e)))
+            except OSError as e:
+                rejected.append((name, f"cannot read the upload: {e.strerror or e}"))
+        return saved, rejected
+
+    def add(self, paths: list[Path], progress=None):
+        """Ingest and index `paths` (building the index if there is none yet).
+
+        Returns:
+            The `IngestReport` (articles added, problems per file).
+        """
+        from ..ingest import ingest
+
+        with self._lock:
+            if not self.has_index():
+                from ..index import Index
+
+                report = ingest(list(paths))
+                if report.articles:
+                    self._index = Index.build(list(paths), self.index_dir, progress=progress)
+                    self._status = self._ready_status()
+                return report
+            report = self.index().add(list(paths), progress=progress)
+            if self._ready:
+                self._status = self._ready_status()
+            return report
+
+    def delete(self, doc_ids: list[str]) -> int:
+        """Remove articles by id; returns how many were removed."""
+        with self._lock:
+            n = self.index().delete(list(doc_ids))
+            if self._ready:
+                self._status = self._ready_status()
+            return n
