@@ -186,7 +186,7 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
     with gr.Blocks(title="qa — cited passages from news", analytics_enabled=False) as demo:
         demo.qa_service = service
         with gr.Row(equal_height=True):
-            gr.Markdown("## qa — cited passages from news articles")
+            gr.Markdown("### qa — cited passages from news articles")
             status = gr.HTML(_status_html(service.status()), elem_id="qa-status")
         timer = gr.Timer(1.0)
         with gr.Tabs():

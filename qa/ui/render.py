@@ -19,8 +19,8 @@ CSS = """
 .qa-results, .qa-article { font-size: 15px; line-height: 1.5; color: var(--body-text-color); }
 .qa-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 12px 14px;
   margin: 0 0 12px 0; background: var(--block-background-fill); overflow-wrap: anywhere; }
-.qa-card-head { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
-.qa-label { font-weight: 700; color: var(--color-accent); white-space: nowrap; }
+.qa-card-head { margin: 0 0 2px 0; }
+.qa-label { font-weight: 700; color: var(--color-accent); white-space: nowrap; margin-right: 6px; }
 .qa-title { font-weight: 600; font-size: 16px; }
 .qa-meta, .qa-scores, .qa-also, .qa-latency { font-size: 13px; color: var(--body-text-color-subdued); }
 .qa-meta span + span::before, .qa-scores span + span::before { content: " · "; }

@@ -1,0 +1,165 @@
+"""The web UI in a real browser: headless Debian Chromium driven by Playwright, real model.
+
+Screenshots of the results page (desktop 1280x800 and phone width) and the article view are
+saved under test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+QUESTION = "What did Russia propose on decarbonization?"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+XSS_ARTICLE = (
+    "Title: Penguin report <script>alert(1)</script>\n"
+    "Source: Evil <img src=x onerror=alert(1)> Times\n"
+    "Date: 2021-06-12\n\n"
+    "Emperor penguins <script>alert(1)</script> marched to the glacier.\n"
+    "The glacier colony grew <img src=x onerror=alert(1)> to ten thousand birds.\n"
+    "Markdown **bold** [link](javascript:alert(1)) and <b>html</b> and ${alert(1)} stay text "
+    "<img src=x onerror=\"window.__pwned=1\">.\n")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"no browser: {CHROMIUM} is missing (install it with `apt-get install chromium` "
+                              "or run .ci/browser.sh)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, real_embedder):
+    """The app over the real demo index (data/articles, real model) on a free loopback port."""
+    import app
+    from qa import Index
+
+    tmp = tmp_path_factory.mktemp("ui-browser")
+    index = Index.build([ROOT / "data" / "articles"], tmp / "index", embedder=real_embedder)
+    demo = app.build_demo(str(tmp / "index"), index=index, upload_dir=str(tmp / "uploads"))
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", tmp
+    finally:
+        demo.close()
+
+
+@pytest.fixture
+def page(server, tmp_path):
+    """A fresh Chromium profile at 1280x800 that cannot reach anything but the app; records dialogs."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 800})
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server[0])
+                      else route.abort())
+        pg = context.pages[0] if context.pages else context.new_page()
+        pg.dialogs = []
+        pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+        pg.set_default_timeout(120_000)
+        pg.goto(server[0])
+        pg.wait_for_selector("#qa-question textarea")
+        try:
+            yield pg
+        finally:
+            context.close()
+
+
+def ask(pg, question: str) -> None:
+    box = pg.locator("#qa-question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def shot(pg, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def in_viewport(pg, selector: str) -> bool:
+    return pg.eval_on_selector(selector, """el => { const r = el.getBoundingClientRect();
+        return r.height > 0 && r.top >= 0 && r.top < window.innerHeight; }""")
+
+
+def test_question_enter_gives_cited_cards_and_article_view(page):
+    ask(page, QUESTION)
+    first = page.locator("#qa-results .qa-card").first
+    first.wait_for()
+    assert first.get_attribute("data-doc-id") == "003_73730ed10e7a2f7e"
+    assert "consultations" in first.inner_text()
+    assert first.locator("mark.qa-answer").count() == 1 and "[1]" in first.inner_text()
+    assert "passages in" in page.locator("#qa-latency").inner_text()
+    shot(page, "ui-results-1280x800.png")
+
+    first.locator("button.qa-open").click()
+    page.wait_for_selector("#qa-article .qa-article-title")
+    article = page.locator("#qa-article")
+    assert "Khakimov" in article.locator(".qa-article-title").inner_text()
+    assert "The Frontier Post" in article.inner_text()
+    cited = page.locator("#qa-cited")
+    assert "consultations" in cited.inner_text()
+    page.wait_for_function("() => { const r = document.querySelector('#qa-cited').getBoundingClientRect();"
+                           " return r.top >= 0 && r.top < window.innerHeight; }")
+    assert in_viewport(page, "#qa-cited")
+    shot(page, "ui-article-1280x800.png")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "ui-results-390x844.png")
+    card_box = first.bounding_box()
+    assert card_box is not None and card_box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400  # no sideways scrolling
+    assert page.dialogs == []
+
+
+def test_blank_question_shows_a_friendly_message(page):
+    ask(page, "   ")
+    msg = page.locator("#qa-results .qa-msg")
+    msg.wait_for()
+    assert "Type a question first" in msg.inner_text()
+
+
+def test_uploaded_article_with_script_payloads_displays_as_text(page, server, tmp_path):
+    evil = tmp_path / "evil_penguins.txt"
+    evil.write_text(XSS_ARTICLE, encoding="utf-8")
+    page.get_by_role("tab", name="Library").click()
+    page.locator("#qa-upload input[type=file]").set_input_files(str(evil))
+    page.wait_for_selector("#qa-upload-msg >> text=Indexed 1 article(s)")
+    library = page.locator("#qa-library")
+    library.get_by_text("Penguin report <script>alert(1)</script>").first.wait_for()
+
+    page.get_by_role("tab", name="Ask").click()
+    ask(page, "emperor penguins glacier colony")
+    card = page.locator("#qa-results .qa-card[data-doc-id='evil_penguins']").first
+    card.wait_for()
+    text = card.inner_text()
+    assert "<script>alert(1)</script>" in text and "<img src=x onerror=alert(1)>" in text
+    card.locator("button.qa-open").click()
+    page.wait_for_selector("#qa-article .qa-article-title >> text=Penguin report")
+    body = page.locator("#qa-article .qa-body").inner_text()
+    assert "**bold** [link](javascript:alert(1))" in body and "<b>html</b>" in body and "${alert(1)}" in body
+    shot(page, "ui-xss-article-1280x800.png")
+
+    page.wait_for_timeout(500)  # give any injected handler (img onerror) its chance to fire
+    assert page.dialogs == []
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("img[src='x']").count() == 0 and page.locator("#qa-article script, #qa-results script").count() == 0
