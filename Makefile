@@ -16,9 +16,10 @@ $(STAMP): requirements.txt
 
 setup: $(STAMP)
 
-# Build (or update) the index from data/articles; a no-op when nothing changed.
+# Build (or update) the index from data/articles (and files uploaded in the web UI); a no-op
+# when nothing changed.
 index: setup
-	$(PY) -m qa index data/articles --index index
+	$(PY) -m qa index data/articles $(wildcard data/uploads) --index index
 
 run: index
 	$(PY) app.py

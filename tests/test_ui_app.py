@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,47 @@ def test_save_uploads_keeps_files_inside_the_upload_folder(built_index, tmp_path
     service = Service(built_index.folder, index=built_index, upload_dir=tmp_path / "up")
     saved, rejected = service.save_uploads([src])
     assert rejected == [] and saved == [(tmp_path / "up" / "evil_name.txt").resolve()]
+
+
+def test_evaluate_endpoint_gives_metrics_worst_first_rows_plot_and_files(served, tmp_path):
+    import json
+
+    pytest.importorskip("qa.evaluate")
+    client, _ = served
+    qset = tmp_path / "questions.jsonl"
+    qset.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "q1", "question": "decarbonization consultations", "answers": ["consultations"], "doc_ids": ["energy"]},
+        {"id": "q2", "question": "penguin colony size", "answers": ["penguins"], "doc_ids": ["space"]},
+        {"id": "q3", "question": "cup final goal", "answers": ["late goal"], "doc_ids": ["football"]},
+    ]) + "\n", encoding="utf-8")
+    msg, metrics, plot, per_q, files = client.predict(
+        gradio_client.handle_file(str(qset)), ["hybrid", "bm25"], 10, api_name="/evaluate")
+    assert "3 questions" in msg
+    assert [row[0] for row in metrics["data"]] == ["hybrid", "bm25"]
+    assert "recall@5" in metrics["headers"] and "answer_hit@1" in metrics["headers"]
+    rows = [r for r in per_q["data"] if r[0] == "bm25"]
+    assert rows[0][1] == "q2"  # the question nobody can answer comes first
+    assert plot and plot.endswith(".png")
+    names = sorted(Path(f).name for f in files)
+    assert names == ["report-recall.png", "report.md", "results.csv", "results.json"]
+    data = json.loads(Path([f for f in files if f.endswith(".json")][0]).read_text())
+    assert set(data["configs"]) == {"hybrid", "bm25"}
+
+
+def test_evaluate_endpoint_reports_a_malformed_set_by_line(served, tmp_path):
+    pytest.importorskip("qa.evaluate")
+    client, _ = served
+    qset = tmp_path / "broken.jsonl"
+    qset.write_text('{"question": "ok"}\n{not json\n', encoding="utf-8")
+    msg, *_ = client.predict(gradio_client.handle_file(str(qset)), ["hybrid"], 10, api_name="/evaluate")
+    assert "qa-msg-error" in msg and "line 2" in msg and "broken.jsonl" in msg and "/tmp" not in msg
+
+
+def test_deleting_an_uploaded_article_removes_its_upload_file(served, tmp_path):
+    client, _ = served
+    f = tmp_path / "gone.txt"
+    f.write_text("Short story\n\nA body about gone things.\n", encoding="utf-8")
+    client.predict([gradio_client.handle_file(str(f))], api_name="/upload")
+    assert (tmp_path / "uploads" / "gone.txt").exists()
+    msg, *_ = client.predict("gone", api_name="/delete")
+    assert "Deleted gone" in msg and not (tmp_path / "uploads" / "gone.txt").exists()

@@ -220,9 +220,21 @@ class Service:
             return report
 
     def delete(self, doc_ids: list[str]) -> int:
-        """Remove articles by id; returns how many were removed."""
+        """Remove articles by id; returns how many were removed.
+
+        An uploaded file that no longer holds any indexed article is removed too, so the
+        article does not come back when the index is rebuilt from the data folders.
+        """
         with self._lock:
-            n = self.index().delete(list(doc_ids))
+            ix = self.index()
+            paths = {ix.articles[d].path for d in doc_ids if d in ix.articles and ix.articles[d].path}
+            n = ix.delete(list(doc_ids))
+            still_used = {a.path for a in ix.articles.values()}
+            root = self.upload_dir.resolve()
+            for p in paths - still_used:
+                f = Path(p).resolve()
+                if f.parent == root and f.is_file():
+                    f.unlink()
             if self._ready:
                 self._status = self._ready_status()
             return n
