@@ -1,8 +1,9 @@
-"""Calibrate the abstention threshold; prints JSON. Not a test.
+"""Calibrate the abstention margin (Settings.abstain_margin); prints JSON. Not a test.
 
 Answerable: Cranfield's own queries on the Cranfield corpus. Unanswerable: the hand-written
-off-topic questions in bench/offtopic_questions.txt on the same corpus. Neither is a set we
-report retrieval quality on. Usage:
+off-topic questions of qa/offtopic_questions.txt on the same corpus. Neither is a set we report
+retrieval quality on. The margin is the best threshold minus the off-topic median (the
+"background" the threshold is relative to in every index). Usage:
 
     python bench/calibrate_abstention.py [--bench ../shared/bench] [--cache .cache/beir]
 """
@@ -14,10 +15,12 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.abstain import best_threshold, confidence  # noqa: E402
+from qa.abstain import background, best_threshold, offtopic_questions, top_cosines  # noqa: E402
 from qa.evalio import beir_index, read_beir  # noqa: E402
 
 
@@ -25,20 +28,17 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--bench", default=str(ROOT.parent / "shared" / "bench"))
     p.add_argument("--cache", default=str(ROOT / ".cache" / "beir"))
-    p.add_argument("--config", default="hybrid")
     args = p.parse_args()
     qset = read_beir(Path(args.bench) / "cranfield")
     index, _ = beir_index(qset, args.cache)
-    pos_q = [q.text for q in qset.questions]
-    neg_q = [ln.strip() for ln in (ROOT / "bench" / "offtopic_questions.txt").read_text().splitlines()
-             if ln.strip() and not ln.startswith("#")]
-    pos = [confidence(h) for h in index.search_batch(pos_q, k=10, config=args.config, highlight=False)]
-    neg = [confidence(h) for h in index.search_batch(neg_q, k=10, config=args.config, highlight=False)]
+    pos = top_cosines(index, [q.text for q in qset.questions])
+    neg = top_cosines(index, offtopic_questions())
     t, acc = best_threshold(pos, neg)
-    print(json.dumps({"threshold": round(t, 4), "balanced_accuracy": round(acc, 4),
-                      "answerable": len(pos), "unanswerable": len(neg),
-                      "answerable_min_mean": [round(min(pos), 4), round(sum(pos) / len(pos), 4)],
-                      "unanswerable_max_mean": [round(max(neg), 4), round(sum(neg) / len(neg), 4)]}))
+    bg = background(index)
+    print(json.dumps({"margin": round(t - bg, 4), "threshold_here": round(t, 4), "background_here": round(bg, 4),
+                      "balanced_accuracy": round(acc, 4), "answerable": len(pos), "unanswerable": len(neg),
+                      "answerable_min_median": [round(float(pos.min()), 4), round(float(np.median(pos)), 4)],
+                      "unanswerable_max_median": [round(float(neg.max()), 4), round(float(np.median(neg)), 4)]}))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import abstain
 from .types import Hit
 
 
@@ -24,11 +25,16 @@ class Answer:
     config: str
     latency_ms: float
     hits: list[Hit] = field(default_factory=list)
+    answerable: bool = True
+    confidence: float = 0.0
+    threshold: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object printed by `qa ask --json`."""
         return {"question": self.question, "k": self.k, "config": self.config,
-                "latency_ms": round(self.latency_ms, 2), "hits": [h.to_dict() for h in self.hits]}
+                "latency_ms": round(self.latency_ms, 2), "answerable": self.answerable,
+                "confidence": round(self.confidence, 4), "threshold": round(self.threshold, 4),
+                "hits": [h.to_dict() for h in self.hits]}
 
 
 def ask(index, question: str, k: int | None = None, config: str | None = None,
@@ -58,7 +64,10 @@ def ask(index, question: str, k: int | None = None, config: str | None = None,
     hits = index.search(question, k=k, config=config or None, source=source or None,
                         since=since or None, until=until or None, **options)
     ms = (time.perf_counter() - t0) * 1000
-    return Answer(question, k, config or index.settings.config, ms, hits)
+    thr = abstain.threshold(index)  # measured once per loaded index, outside the timed search
+    conf = abstain.confidence(hits)
+    return Answer(question, k, config or index.settings.config, ms, hits,
+                  answerable=abstain.is_answerable(hits, thr), confidence=conf, threshold=thr)
 
 
 def ask_json(index, question: str, k: int | None = None, config: str | None = None,

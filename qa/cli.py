@@ -73,10 +73,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     check_k(args.k)
     index = Index.load(args.index)
     answer = ask(index, question, k=args.k, config=args.config, source=args.source,
-                 since=args.since, until=args.until)
+                 since=args.since, until=args.until, group=args.group, reranker=args.reranker)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=None))
     else:
+        if not answer.answerable:
+            print(f"Nothing in this collection seems to answer that (best match {answer.confidence:.2f}, "
+                  f"needs {answer.threshold:.2f}); the closest passages follow.\n")
         print(format_hits(question, answer.hits))
         print(f"({len(answer.hits)} hits in {answer.latency_ms:.0f} ms)")
     return 0
@@ -106,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--source", default=None, help="only articles whose source contains NAME")
     pa.add_argument("--since", default=None, help="only articles dated on or after DATE (YYYY-MM-DD)")
     pa.add_argument("--until", default=None, help="only articles dated on or before DATE (YYYY-MM-DD)")
+    pa.add_argument("--group", action=argparse.BooleanOptionalAction, default=None,
+                    help="collapse passages of other articles that report the same thing (default off)")
+    pa.add_argument("--reranker", default=None, metavar="PATH",
+                    help="re-score the top candidates with a local CrossEncoder folder (or 'features')")
     pa.add_argument("--json", action="store_true", help="print one JSON object")
     pa.set_defaults(func=cmd_ask)
 

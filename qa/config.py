@@ -34,6 +34,8 @@ class Settings:
     rerank_depth: int = 50  # fused candidates a reranker re-scores
     group: bool = False  # same-story grouping (the UI turns it on)
     same_story_threshold: float = 0.8  # cosine between passages of two articles telling one story
+    # answerable when best cosine >= off-topic background + margin (bench/calibrate_abstention.py)
+    abstain_margin: float = 0.28
 
     def chunking(self) -> dict[str, Any]:
         return {

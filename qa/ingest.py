@@ -267,7 +267,12 @@ def _read_file(f: Path, report: IngestReport) -> list[Article]:
                            "limit for one article; put many articles in a .jsonl file, one per line")
         text = decode_bytes(f.read_bytes())
         if ext in RECORD_EXTS:
-            return read_records(f, text, report)
+            before = len(report.problems)
+            records = read_records(f, text, report)
+            if not records and len(report.problems) == before:
+                raise BadInput("no records found; expected one JSON object per line (or CSV rows) "
+                               "with 'id', 'title', 'text'")
+            return records
         if ext in HTML_EXTS:
             return [parse_html(text, f.stem, str(f))]
         return [parse_text(text, f.stem, str(f), markdown=ext != ".txt")]

@@ -1,6 +1,7 @@
 import pytest
 
-from qa.abstain import best_threshold, confidence, is_answerable
+from qa.abstain import background, best_threshold, confidence, is_answerable, offtopic_questions, threshold
+from qa.api import ask
 from qa.types import Article, Hit, Passage
 
 
@@ -28,3 +29,28 @@ def test_best_threshold_separates_and_reports_accuracy():
     assert acc == pytest.approx(0.75)
     with pytest.raises(ValueError):
         best_threshold([], [0.1])
+
+
+def test_offtopic_questions_ship_with_the_package():
+    qs = offtopic_questions()
+    assert len(qs) >= 50 and all(q.endswith("?") for q in qs)
+
+
+def test_threshold_is_background_plus_margin_and_cached(built_index):
+    emb = built_index.embedder
+    bg = background(built_index)
+    calls = len(emb.batches)
+    assert threshold(built_index, margin=0.25) == pytest.approx(bg + 0.25)
+    assert len(emb.batches) == calls  # measured once per loaded index
+    assert 0.0 <= bg <= 1.0
+
+
+def test_ask_reports_answerable_for_close_evidence_and_abstains_otherwise(built_index):
+    # the fake embedder's cosines are not MiniLM's: judge against the bare background
+    built_index.settings = built_index.settings.with_(abstain_margin=0.0)
+    yes = ask(built_index, "football team won the cup final", k=2)
+    assert yes.answerable and yes.confidence >= yes.threshold
+    no = ask(built_index, "zebra quantum lasagna", k=2)
+    assert not no.answerable and no.hits  # hits are still listed
+    d = no.to_dict()
+    assert d["answerable"] is False and d["hits"] and d["confidence"] < d["threshold"]

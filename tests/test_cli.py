@@ -70,3 +70,15 @@ def test_subprocess_error_has_no_traceback(tmp_path):
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2
     assert r.stderr.startswith("error: question is empty") and "Traceback" not in r.stderr
+
+
+def test_ask_group_and_answerable_in_json(cli_index, capsys):
+    assert main(["ask", "decarbonization consultations", "--index", str(cli_index), "--group", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert isinstance(out["answerable"], bool) and "confidence" in out and "threshold" in out
+    assert all("also_reported_by" in h for h in out["hits"])
+
+
+def test_ask_with_bad_reranker_path_exits_2(cli_index, capsys):
+    assert main(["ask", "cup", "--index", str(cli_index), "--reranker", "/no/such/model"]) == 2
+    assert "not a CrossEncoder folder" in capsys.readouterr().err

@@ -54,3 +54,18 @@ def test_cli_ask_json_on_real_index(demo_index):
 def test_real_index_rerun_embeds_nothing(demo_index, real_embedder):
     again = Index.build([ROOT / "data" / "articles"], demo_index.folder, embedder=real_embedder)
     assert again.last_build.up_to_date and again.last_build.embedded == 0
+
+
+def test_abstains_on_a_question_the_demo_cannot_answer(demo_index):
+    from qa.api import ask
+
+    yes = ask(demo_index, QUESTION, k=3)
+    no = ask(demo_index, "What is the boiling point of mercury in a laboratory?", k=3)
+    assert yes.answerable and yes.confidence >= yes.threshold
+    assert not no.answerable and no.hits
+
+
+def test_hybrid_rerank_and_grouping_on_real_model(demo_index):
+    hits = demo_index.search(QUESTION, k=3, config="hybrid-rerank", group=True)
+    assert hits[0].doc_id == "003_73730ed10e7a2f7e" and "consultations" in hits[0].text
+    assert {"dense", "bm25", "fused", "rerank"} <= set(hits[0].scores)
