@@ -225,7 +225,8 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
                     delete_btn = gr.Button("Delete article", variant="stop", scale=1, min_width=120)
                 table = gr.Dataframe(headers=render.LIBRARY_HEADERS,
                                      datatype=["str", "str", "str", "number", "str"],
-                                     interactive=False, wrap=True, elem_id="qa-library")
+                                     interactive=False, wrap=True, elem_id="qa-library",
+                                     column_widths=["38%", "20%", "13%", "9%", "20%"])
             with gr.Tab("Evaluate", id="evaluate"):
                 build_evaluate_tab(service, configs)
 

@@ -168,7 +168,7 @@ def test_evaluate_endpoint_gives_metrics_worst_first_rows_plot_and_files(served,
     assert [row[0] for row in metrics["data"]] == ["hybrid", "bm25"]
     assert "recall@5" in metrics["headers"] and "answer_hit@1" in metrics["headers"]
     rows = [r for r in per_q["data"] if r[0] == "bm25"]
-    assert rows[0][1] == "q2"  # the question nobody can answer comes first
+    assert rows[0][1] == "q2" and len(rows) == 3  # worst first, and the perfect ones still listed
     assert plot and plot.endswith(".png")
     names = sorted(Path(f).name for f in files)
     assert names == ["report-recall.png", "report.md", "results.csv", "results.json"]

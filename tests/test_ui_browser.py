@@ -146,6 +146,7 @@ def test_uploaded_article_with_script_payloads_displays_as_text(page, server, tm
     page.wait_for_selector("#qa-upload-msg >> text=Indexed 1 article(s)")
     library = page.locator("#qa-library")
     library.get_by_text("Penguin report <script>alert(1)</script>").first.wait_for()
+    shot(page, "ui-library-1280x800.png")
 
     page.get_by_role("tab", name="Ask").click()
     ask(page, "emperor penguins glacier colony")
@@ -163,3 +164,24 @@ def test_uploaded_article_with_script_payloads_displays_as_text(page, server, tm
     assert page.dialogs == []
     assert page.evaluate("window.__pwned") is None
     assert page.locator("img[src='x']").count() == 0 and page.locator("#qa-article script, #qa-results script").count() == 0
+
+
+def test_evaluate_tab_runs_a_question_set(page, tmp_path):
+    pytest.importorskip("qa.evaluate")
+    qset = tmp_path / "questions.jsonl"
+    qset.write_text(
+        '{"id": "d1", "question": "What did Russia propose on decarbonization?", '
+        '"answers": ["consultations"], "doc_ids": ["003_73730ed10e7a2f7e"]}\n'
+        '{"id": "d2", "question": "Which anniversary is being marked?", '
+        '"answers": ["20th anniversary"], "doc_ids": ["000_61bf0e62819f0a3a"]}\n', encoding="utf-8")
+    page.get_by_role("tab", name="Evaluate").click()
+    page.locator("#qa-eval-file input[type=file]").set_input_files(str(qset))
+    page.locator("#qa-eval-run").click()
+    page.wait_for_selector("#qa-eval-msg >> text=2 questions")
+    assert "hybrid" in page.locator("#qa-eval-metrics").inner_text()
+    page.locator("#qa-eval-plot img").wait_for()
+    page.locator("#qa-eval-questions").scroll_into_view_if_needed()
+    page.locator("#qa-eval-questions >> text=Which anniversary is being marked?").first.wait_for(timeout=10_000)
+    files = page.locator("#qa-eval-files").inner_text().replace("\n", "")
+    assert "results.json" in files and "report.md" in files and "results.csv" in files
+    shot(page, "ui-evaluate-1280x800.png")

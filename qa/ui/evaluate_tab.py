@@ -102,15 +102,18 @@ def metrics_table(results: dict) -> tuple[list[str], list[list]]:
 
 
 def per_question_rows(results: dict) -> list[list]:
-    """Every question of every configuration, worst answered first within each configuration
-    (`qa.evaluate.worst_questions` order), then the ones that should find nothing."""
+    """Every question of every configuration: within each configuration the imperfect ones
+    worst first (`qa.evaluate.worst_questions` order), then the rest in set order, then the ones
+    that should find nothing."""
     from ..evaluate import worst_questions
 
     rows = []
     for name, r in results.items():
-        graded = worst_questions(r, len(r.per_question))
-        nothing = [row for row in r.per_question if row["kind"] == "nothing"]
-        for row in graded + nothing:
+        worst = worst_questions(r, len(r.per_question))
+        seen = {row["id"] for row in worst}
+        rest = [row for row in r.per_question if row["id"] not in seen and row["kind"] != "nothing"]
+        nothing = [row for row in r.per_question if row["id"] not in seen and row["kind"] == "nothing"]
+        for row in worst + rest + nothing:
             top = row.get("top_hit") or {}
             rows.append([name, row["id"], row["question"], row["kind"], row["first_relevant_doc_rank"],
                          row["first_answer_rank"], _round(row["metrics"].get("ndcg@10")),
@@ -168,6 +171,7 @@ def build_evaluate_tab(service, configs: list[str]) -> None:
         notes += [f"note: {n}" for n in meta["notes"]] + [f"warning: {w}" for w in meta["warnings"][:10]]
         msg = "<div class='qa-results'>" + "".join(f"<p class='qa-msg'>{render.esc(n)}</p>" for n in notes) + "</div>"
         return (msg, {"data": rows, "headers": headers}, str(out["png"]) if out["png"] else None,
-                per_question_rows(out["results"]), [str(f) for f in out["files"]])
+                {"data": per_question_rows(out["results"]), "headers": PER_QUESTION_HEADERS},
+                [str(f) for f in out["files"]])
 
     run.click(on_run, [qfile, chosen, k], [message, metrics, plot, per_q, downloads], api_name="evaluate")
