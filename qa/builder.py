@@ -122,7 +122,8 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
         stats.added = sorted(d for d in new_hashes if d not in old_hashes)
         stats.changed = sorted(d for d in new_hashes if d in old_hashes and old_hashes[d] != new_hashes[d])
         stats.removed = sorted(d for d in old_hashes if d not in new_hashes)
-        same_build = (manifest.get("chunking") == settings.chunking()
+        same_build = (manifest.get("format_version") == FORMAT_VERSION
+                      and manifest.get("chunking") == settings.chunking()
                       and manifest.get("model", {}).get("fingerprint") == fingerprint)
         if (not rebuild and same_build and not (stats.added or stats.changed or stats.removed)
                 and list(old_hashes) == list(new_hashes)):
@@ -170,11 +171,17 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
             sparse_dir = tmp / "bm25"
             sparse_dir.mkdir()
             SparseIndex.build([p.text for p in passages]).save(sparse_dir)
+            # Whole-article BM25: term statistics over full articles rank documents better
+            # than passage statistics do (a feature of the reranker).
+            docs_dir = tmp / "bm25_docs"
+            docs_dir.mkdir()
+            SparseIndex.build([f"{a.title}\n{a.body}" for a in articles]).save(docs_dir)
             dense_kind = DenseIndex.load(tmp / "dense.faiss").kind
             new_manifest = {
                 "format_version": FORMAT_VERSION,
                 "model": {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
-                          "max_tokens": embedder.max_tokens},
+                          "max_tokens": embedder.max_tokens,
+                          "backend": getattr(embedder, "backend", None)},
                 "normalized": True,
                 "metric": "inner_product",
                 "faiss_type": dense_kind,

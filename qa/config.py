@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: adds bm25_docs/ (whole-article BM25)
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_INDEX_DIR = "index"
 DEFAULT_DATA_DIR = "data/articles"
@@ -26,6 +26,8 @@ class Settings:
     title_tokens: int = 24  # at most this many title word pieces are prepended for embedding
     embed_title: bool = True
     batch_size: int = 32
+    # Embedding backend: torch (sentence-transformers fp32), onnx (fp32) or onnx-int8 (quantised)
+    backend: str = "torch"
     # Retrieval
     k: int = 5
     config: str = "hybrid"

@@ -44,6 +44,9 @@ class Index:
         self.last_build: BuildStats | None = None
         self.last_ingest: IngestReport | None = None
         self.vectors = vectors  # (n, dim) unit vectors, memory-mapped: row i == passage i
+        self.sparse_docs: SparseIndex | None = None  # BM25 over whole articles, row == article order
+        order = {d: i for i, d in enumerate(self.articles)}
+        self.passage_article = np.array([order[p.doc_id] for p in passages], dtype=np.int64)
         self._doc_rows: np.ndarray | None = None
         self._lock = threading.RLock()
         self.auto_reload = True  # searches pick up a newer build of the folder (one stat per batch)
@@ -63,7 +66,8 @@ class Index:
         manifest = read_manifest(folder)
         model = manifest.get("model", {})
         if embedder is None:
-            embedder = get_embedder(model.get("id", ""))
+            # the backend that built the index (older manifests: torch, the only one then)
+            embedder = get_embedder(model.get("id", ""), backend=model.get("backend") or "torch")
         check_manifest(folder, manifest, model_id=embedder.model_id,
                        fingerprint=embedder.fingerprint() if verify else None, verify=verify)
         try:
@@ -71,6 +75,8 @@ class Index:
             passages = [Passage.from_dict(p) for p in read_jsonl(folder / "passages.jsonl")]
             dense = DenseIndex.load(folder / "dense.faiss")
             sparse = SparseIndex.load(folder / "bm25", len(passages))
+            sparse_docs = (SparseIndex.load(folder / "bm25_docs", len(articles))
+                           if (folder / "bm25_docs").exists() else None)
             vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
         except (ValueError, KeyError, TypeError, RuntimeError) as e:
             raise IndexCorrupt(f"index at {folder} cannot be read ({type(e).__name__}: {e}); rebuild "
@@ -79,7 +85,9 @@ class Index:
             raise IndexCorrupt(f"index at {folder} has {len(dense)} vectors for {len(passages)} "
                                f"passages; rebuild with `python -m qa index --rebuild --index {folder}`")
         settings = (settings or Settings()).with_(**manifest.get("chunking", {}))
-        return cls(folder, manifest, articles, passages, dense, sparse, embedder, settings, vectors)
+        index = cls(folder, manifest, articles, passages, dense, sparse, embedder, settings, vectors)
+        index.sparse_docs = sparse_docs
+        return index
 
     @classmethod
     def build(cls, paths: list[str | Path], folder: str | Path = DEFAULT_INDEX_DIR,
@@ -91,7 +99,7 @@ class Index:
             BadInput: no article could be read from `paths` (the message lists why per file).
         """
         settings = settings or Settings()
-        embedder = embedder or get_embedder(settings.model, settings.batch_size)
+        embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.backend)
         report = ingest(list(paths))
         if not report.articles:
             reasons = "; ".join(f"{p}: {r}" for p, r in report.problems[:5]) or "no supported files"
@@ -131,7 +139,8 @@ class Index:
         with self._lock:
             self.manifest, self.articles, self.passages = fresh.manifest, fresh.articles, fresh.passages
             self.dense, self.sparse, self._doc_rows = fresh.dense, fresh.sparse, None
-            self.vectors = fresh.vectors
+            self.vectors, self.sparse_docs = fresh.vectors, fresh.sparse_docs
+            self.passage_article = fresh.passage_article
             self._loaded_signature = fresh._loaded_signature
 
     def _signature(self) -> tuple[int, int, int] | None:

@@ -11,11 +11,11 @@ from qa.store import write_lock
 def test_build_writes_manifest_and_plain_files(built_index):
     folder = built_index.folder
     m = json.loads((folder / "manifest.json").read_text())
-    assert m["format_version"] == 1
+    assert m["format_version"] == 2
     assert m["model"]["id"] == "hash-test" and m["model"]["dim"] == 64
     assert m["counts"] == {"articles": 3, "passages": len(built_index.passages)}
     assert m["chunking"]["target_tokens"] == built_index.settings.target_tokens
-    for name in ("dense.faiss", "passages.jsonl", "articles.jsonl", "vectors.npy", "bm25/vocab.index.json"):
+    for name in ("dense.faiss", "passages.jsonl", "articles.jsonl", "vectors.npy", "bm25/vocab.index.json", "bm25_docs/vocab.index.json"):
         assert name in m["files"]
     assert not list(folder.rglob("*.pkl")) and not list(folder.rglob("*.pickle"))
     assert not list(folder.parent.glob(".index.tmp-*"))
@@ -201,3 +201,18 @@ def test_nothing_to_index_raises_with_reasons(tmp_path):
     (tmp_path / "empty.txt").write_text("")
     with pytest.raises(BadInput, match="empty file"):
         Index.build([tmp_path], tmp_path / "ix", embedder=HashEmbedder())
+
+
+def test_index_of_an_older_format_is_rebuilt_reusing_embeddings(corpus_dir, tmp_path):
+    emb = HashEmbedder()
+    Index.build([corpus_dir], tmp_path / "ix", embedder=emb)
+    f = tmp_path / "ix" / "manifest.json"
+    m = json.loads(f.read_text())
+    m["format_version"] = 1
+    f.write_text(json.dumps(m))
+    with pytest.raises(ModelMismatch, match="format version 1"):
+        Index.load(tmp_path / "ix", embedder=emb)
+    before = emb.embedded
+    ix = Index.build([corpus_dir], tmp_path / "ix", embedder=emb)
+    assert not ix.last_build.up_to_date and ix.last_build.embedded == 0 and emb.embedded == before
+    assert ix.sparse_docs is not None and len(ix.sparse_docs) == 3
