@@ -296,13 +296,16 @@ def read_beir_corpus(path: Path, notes: list[str] | None = None) -> list[Article
     return articles
 
 
-def cache_folder(corpus: Path, cache_root: str | Path, settings: Settings, model_id: str) -> Path:
-    """`<cache_root>/<set name>-<hash of the corpus bytes, model and chunking settings>`."""
+def cache_folder(corpus: Path, cache_root: str | Path, settings: Settings, embedder) -> Path:
+    """`<cache_root>/<set name>-<hash>`: the hash covers the corpus bytes, the model (id, weights
+    fingerprint, backend) and the chunking settings, so any change gets its own folder."""
     h = hashlib.sha256()
     with open(corpus, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    h.update(json.dumps({"model": model_id, **settings.chunking()}, sort_keys=True).encode())
+    model = {"model": embedder.model_id, "fingerprint": embedder.fingerprint(),
+             "backend": getattr(embedder, "backend", "")}
+    h.update(json.dumps({**model, **settings.chunking()}, sort_keys=True).encode())
     return Path(cache_root) / f"{corpus.parent.name}-{h.hexdigest()[:16]}"
 
 
@@ -321,6 +324,6 @@ def beir_index(qset: QuestionSet, cache_root: str | Path, embedder=None, setting
         raise BadInput(f"{qset.name} is not a BEIR folder; it has no corpus to index")
     settings = settings or Settings()
     embedder = embedder or get_embedder(settings.model, settings.batch_size)
-    folder = cache_folder(qset.corpus, cache_root, settings, embedder.model_id)
+    folder = cache_folder(qset.corpus, cache_root, settings, embedder)
     stats = build_index(read_beir_corpus(qset.corpus, qset.notes), folder, embedder, settings, progress=progress)
     return Index.load(folder, embedder=embedder, settings=settings), stats

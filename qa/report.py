@@ -12,6 +12,9 @@ from pathlib import Path
 from .evaluate import ANSWER_METRICS, CURVE_CUTOFFS, IR_METRICS, ConfigResult, worst_questions
 
 TABLE_METRICS = IR_METRICS + ANSWER_METRICS
+_SHORT = {"ndcg@10": "nDCG@10", "recall@1": "R@1", "recall@5": "R@5", "recall@10": "R@10",
+          "recall@100": "R@100", "mrr@10": "MRR@10", "map@100": "MAP@100", "answer_hit@1": "AH@1",
+          "answer_hit@3": "AH@3", "answer_hit@5": "AH@5", "answer_hit@10": "AH@10"}
 
 
 def _fmt(v) -> str:
@@ -24,9 +27,12 @@ def _present(results: dict[str, ConfigResult]) -> list[str]:
 
 
 def format_table(results: dict[str, ConfigResult]) -> str:
-    """One row per configuration: the metrics the set supports, then latency p50/p95 in ms."""
+    """One row per configuration: the metrics the set supports, then latency p50/p95 in ms.
+
+    R = recall, AH = answer-hit; "1-q" is the one-question latency sample.
+    """
     cols = _present(results)
-    head = ["config"] + cols + ["p50 ms", "p95 ms", "1-q p50 ms"]
+    head = ["config"] + [_SHORT.get(c, c) for c in cols] + ["p50 ms", "p95 ms", "1-q p50 ms"]
     rows = [[name] + [_fmt(r.metrics.get(m)) for m in cols]
             + [_fmt(r.latency_ms.get("p50")), _fmt(r.latency_ms.get("p95")),
                _fmt(r.latency_ms.get("single_p50"))] for name, r in results.items()]

@@ -375,3 +375,15 @@ def test_time_collection_with_fake_embedder(tmp_path, fake_embedder):
     m = run.results["bm25"].metrics
     assert run.meta["warnings"] == [] and m["with_doc_ids"] == 20
     assert 0.3 < m["ndcg@10"] <= 1.0  # BM25 on TIME is well above chance (published ~0.6-0.7)
+
+
+def test_beir_cache_folder_changes_with_chunking_and_model(tmp_path, fake_embedder):
+    from qa.config import Settings
+    from qa.embed import HashEmbedder
+    from qa.evalio import cache_folder
+
+    corpus = _beir(tmp_path) / "corpus.jsonl"
+    base = cache_folder(corpus, tmp_path, Settings(), fake_embedder)
+    assert base.name.startswith("mini-") and base == cache_folder(corpus, tmp_path, Settings(), HashEmbedder())
+    assert cache_folder(corpus, tmp_path, Settings(target_tokens=60), fake_embedder) != base
+    assert cache_folder(corpus, tmp_path, Settings(), HashEmbedder(dim=32)) != base
