@@ -32,7 +32,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, metavar="OUT", help="write metrics and per-question rows as JSON")
     p.add_argument("--csv", type=Path, metavar="OUT", help="write one row per configuration and question")
     p.add_argument("--report", type=Path, metavar="OUT.md", help="write a Markdown report (+ recall PNG beside it)")
-    p.add_argument("--run-file", type=Path, metavar="OUT.trec", help="write the document ranking as a TREC run")
+    p.add_argument("--run-file", type=Path, metavar="OUT.trec", help="write the document ranking as a TREC run (one file per "
+                                                            "configuration: OUT.<config>.trec when several)")
     p.add_argument("--cache", type=Path, default=Path(DEFAULT_CACHE),
                    help=f"where BEIR corpora are indexed (default {DEFAULT_CACHE})")
     p.add_argument("--model", default=None, help="model for indexing a BEIR corpus (default all-MiniLM-L6-v2)")
@@ -113,7 +114,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.csv:
         write_csv(args.csv, results)
     if args.run_file:
-        write_run_file(args.run_file, results)
+        written = write_run_file(args.run_file, results)
+        print(f"run file{'s' if len(written) > 1 else ''}: {', '.join(map(str, written))}", file=sys.stderr)
     if args.report:
         png = write_report(args.report, results, meta)
         print(f"report: {args.report}" + (f" (+ {png})" if png else ""), file=sys.stderr)

@@ -69,17 +69,31 @@ def write_csv(path: Path, results: dict[str, ConfigResult]) -> None:
                             "unknown_doc_ids": "|".join(row["unknown_doc_ids"])})
 
 
-def write_run_file(path: Path, results: dict[str, ConfigResult]) -> None:
+def run_file_paths(path: Path, configs: list[str]) -> dict[str, Path]:
+    """Where each configuration's run goes: `path` itself for one, `<stem>.<config><suffix>` for several
+    (trec_eval reads one run per file)."""
+    path = Path(path)
+    if len(configs) == 1:
+        return {configs[0]: path}
+    return {c: path.with_name(f"{path.stem}.{c}{path.suffix}") for c in configs}
+
+
+def write_run_file(path: Path, results: dict[str, ConfigResult]) -> list[Path]:
     """TREC run format, document level: `qid Q0 doc rank score run` (run = configuration name).
 
     The score is (n - rank + 1) so trec_eval, which sorts by score and breaks ties by doc id,
     sees exactly our ranking.
+
+    Returns:
+        The files written, one per configuration (see `run_file_paths`).
     """
-    with open(path, "w", encoding="utf-8") as fh:
-        for name, r in results.items():
+    paths = run_file_paths(path, list(results))
+    for name, r in results.items():
+        with open(paths[name], "w", encoding="utf-8") as fh:
             for qid, docs in r.runs.items():
                 for rank, d in enumerate(docs, 1):
                     fh.write(f"{qid} Q0 {d} {rank} {len(docs) - rank + 1} {name}\n")
+    return list(paths.values())
 
 
 def plot_recall(path: Path, results: dict[str, ConfigResult]) -> bool:

@@ -63,9 +63,9 @@ def test_ir_metrics_match_reference_on_random_graded_runs():
 
 def test_ir_metrics_keep_our_order_when_doc_ids_sort_the_other_way():
     # trec_eval breaks score ties by doc id; our ranking must survive whatever the ids are
-    mean, _ = ir_metrics({"q": {"a": 1}}, {"q": ["z", "a"]})
-    assert mean["mrr@10"] == pytest.approx(0.5)
-    assert mean["recall@1"] == 0.0
+    _, per_q = ir_metrics({"q1": {"a": 1}, "q2": {"z": 1}}, {"q1": ["z", "a"], "q2": ["a", "z"]})
+    assert per_q["q1"]["mrr@10"] == pytest.approx(0.5) and per_q["q2"]["mrr@10"] == pytest.approx(0.5)
+    assert per_q["q1"]["recall@1"] == 0.0 and per_q["q2"]["recall@1"] == 0.0
 
 
 def test_mrr_at_10_ignores_a_relevant_document_at_rank_11():
@@ -298,11 +298,12 @@ def test_eval_cli_writes_json_csv_report_and_run_file(built_index, qfile, tmp_pa
     # the run file, scored by pytrec_eval, reproduces the printed metrics
     import pytrec_eval
 
+    assert sorted(p.name for p in out.glob("*.trec")) == sorted(f"r.{c}.trec" for c in CONFIGS)
     run: dict = {}
-    for line in (out / "r.trec").read_text().splitlines():
+    for line in (out / "r.dense.trec").read_text().splitlines():
         qid, _, doc, rank, score, name = line.split()
-        if name == "dense":
-            run.setdefault(qid, {})[doc] = float(score)
+        assert name == "dense"
+        run.setdefault(qid, {})[doc] = float(score)
     qrels = {"cup": {"football": 1}, "mars": {"space": 1}, "ghosty": {"energy": 1, "ghost": 1}}
     res = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10"}).evaluate(run)
     expected = sum(v["ndcg_cut_10"] for v in res.values()) / 3
@@ -317,6 +318,9 @@ def test_eval_cli_accepts_csv_and_a_config_subset(built_index, tmp_path, capsys)
     data = json.loads((tmp_path / "o.json").read_text())
     assert list(data["configs"]) == ["bm25", "dense"]
     assert data["configs"]["bm25"]["metrics"]["recall@1"] == 1.0
+    assert main(["eval", str(f), "--index", str(built_index.folder), "--config", "bm25",
+                 "--run-file", str(tmp_path / "one.trec")]) == 0
+    assert (tmp_path / "one.trec").read_text().split()[:4] == ["2", "Q0", "football", "1"]
 
 
 @pytest.mark.parametrize("extra,msg", [
