@@ -30,10 +30,10 @@ class Settings:
     backend: str = "torch"
     # Retrieval
     k: int = 5
-    config: str = "hybrid"
+    config: str = "hybrid-rerank"
     candidates: int = 100  # depth of each retriever before fusion
     rrf_k: int = 60
-    rerank_depth: int = 50  # fused candidates a reranker re-scores
+    rerank_depth: int = 100  # fused candidates a reranker re-scores
     group: bool = False  # same-story grouping (the UI turns it on)
     same_story_threshold: float = 0.8  # cosine between passages of two articles telling one story
     # answerable when best cosine >= off-topic background + margin (bench/calibrate_abstention.py)

@@ -22,7 +22,7 @@ def test_feature_reranker_prefers_exact_names(built_index):
     q = "What did the Daily Ball say about the cup?"
     rows = np.arange(len(built_index.passages))
     qv = built_index.embedder.embed_batch([q])[0]
-    scores = FeatureReranker(w_dense=0.0, w_bm25=0.0, w_exact=1.0).rerank(built_index, q, qv, rows)
+    scores = FeatureReranker(weights=(0, 0, 0, 0, 1.0)).rerank(built_index, q, qv, rows)
     assert scores.shape == (len(rows),)
     # only the exact-match feature counts: no passage mentions "Daily Ball" except none in the body
     assert set(np.round(scores, 6)) <= {0.0, 0.5, 1.0}
@@ -78,3 +78,20 @@ def test_cross_encoder_reranker_orders_by_its_scores(built_index, tiny_cross_enc
     assert len(set(np.round(got, 4))) > 1  # the scores really differ, so the order is the model's
     assert got == sorted(got, reverse=True)
     assert np.allclose(sorted(expected, reverse=True), got, atol=1e-5)
+
+
+def test_feature_matrix_columns_hand_checked(built_index):
+    from qa.rerank import FEATURES, feature_matrix
+
+    q = "football cup final"
+    rows = np.arange(len(built_index.passages))
+    qv = built_index.embedder.embed_batch([q])[0]
+    F = feature_matrix(built_index, q, qv, rows)
+    assert F.shape == (len(rows), len(FEATURES))
+    assert np.allclose(F[:, 0], np.asarray(built_index.vectors) @ qv, atol=1e-6)
+    assert F[:, 1].max() == pytest.approx(1.0) and F[:, 2].max() == pytest.approx(1.0)
+    football = [i for i, p in enumerate(built_index.passages) if p.doc_id == "football"]
+    # the article-level columns are equal across one article's passages
+    assert len(set(F[football, 2].round(6))) == 1 and len(set(F[football, 3].round(6))) == 1
+    assert F[football, 3][0] == pytest.approx(F[football, 0].max())
+    assert F[football, 2][0] == pytest.approx(1.0)  # the football article is the best BM25 article
