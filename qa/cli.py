@@ -35,7 +35,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .index import Index
 
     settings = Settings().with_(model=args.model, target_tokens=args.target_tokens,
-                                overlap_sentences=args.overlap)
+                                overlap_sentences=args.overlap, backend=args.backend)
     paths = args.paths or [DEFAULT_DATA_DIR]
     t0 = time.perf_counter()
     index = Index.build(paths, args.index, settings=settings, rebuild=args.rebuild,
@@ -87,6 +87,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .retrieve import CONFIGS
+    from .embed import BACKENDS
 
     p = argparse.ArgumentParser(prog="python -m qa", description="Cited passage retrieval over news articles.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -98,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("--model", default=None, help="model name or local folder (default all-MiniLM-L6-v2)")
     pi.add_argument("--target-tokens", type=int, default=None, help="passage target length in word pieces")
     pi.add_argument("--overlap", type=int, default=None, help="sentences shared by neighbouring passages")
+    pi.add_argument("--backend", choices=BACKENDS, default=None,
+                    help=f"embedding backend (default {Settings().backend})")
     pi.add_argument("--json", action="store_true", help="print the summary as JSON")
     pi.set_defaults(func=cmd_index)
 

@@ -67,6 +67,8 @@ def model_path(model: str = DEFAULT_MODEL) -> Path:
 class SentenceTransformerEmbedder:
     """sentence-transformers on CPU. Construction is cheap; weights load on first embed."""
 
+    backend = "torch"  # recorded in the manifest; Index.load picks the same backend
+
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32, device: str = "cpu"):
         self.model_id = DEFAULT_MODEL if model.endswith(DEFAULT_MODEL) else model
         self.path = model_path(model)
@@ -160,6 +162,8 @@ class HashEmbedder:
     every batch it embeds, so tests can check caching and batching exactly.
     """
 
+    backend = "hash"
+
     def __init__(self, dim: int = 64, max_tokens: int = 256, model_id: str = "hash-test"):
         self.model_id = model_id
         self.dim = dim
@@ -202,8 +206,30 @@ class HashEmbedder:
         return f"hash-{self.dim}"
 
 
-def get_embedder(model: str = DEFAULT_MODEL, batch_size: int = 32) -> Embedder:
-    """The embedder for a model name; `hash-test` gives the fake one (tests, dry runs)."""
+BACKENDS = ("torch", "onnx-int8", "onnx")
+
+
+def get_embedder(model: str = DEFAULT_MODEL, batch_size: int = 32, backend: str | None = None) -> Embedder:
+    """The embedder for a model name and backend; `hash-test` gives the fake one (tests, dry runs).
+
+    Args:
+        model: model name or local folder.
+        batch_size: texts per forward pass.
+        backend: one of BACKENDS; None means `Settings.backend`.
+
+    Raises:
+        BadInput: an unknown backend.
+    """
     if model == "hash-test":
         return HashEmbedder()
-    return SentenceTransformerEmbedder(model, batch_size=batch_size)
+    if backend is None:
+        from .config import Settings
+
+        backend = Settings().backend
+    if backend not in BACKENDS:
+        raise BadInput(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model, batch_size=batch_size)
+    from .embed_onnx import OnnxEmbedder
+
+    return OnnxEmbedder(model, batch_size=batch_size, backend=backend)
