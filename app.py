@@ -76,6 +76,7 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
 
     service = Service(index_dir, index=index, upload_dir=upload_dir, max_upload_bytes=max_upload_bytes)
     configs = list(retrieve.CONFIGS)  # read now, not at import: more configurations get added
+    default_config = Settings().config if Settings().config in configs else configs[0]
     # Same-story grouping is offered when the retriever has it (`also_reported_by`).
     can_group = "group" in inspect.signature(retrieve.search_batch).parameters
 
@@ -197,12 +198,12 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
                     ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="qa-ask")
                 with gr.Row():
                     k = gr.Slider(1, 20, value=5, step=1, label="Top-k passages", min_width=160)
-                    config = gr.Dropdown(configs, value=configs[0], label="Configuration", min_width=140)
+                    config = gr.Dropdown(configs, value=default_config, label="Configuration", min_width=140)
                     source = gr.Dropdown([""] + service.sources(), value="", label="Source",
                                          allow_custom_value=True, min_width=140)
                     since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", min_width=120)
                     until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", min_width=120)
-                    group = gr.Checkbox(value=bool(getattr(Settings(), "group", True)), label="Group same story",
+                    group = gr.Checkbox(value=True, label="Group same story",
                                         visible=can_group, min_width=120)
                 gr.Examples([[q] for q in EXAMPLES], inputs=[question], label="Examples")
                 latency = gr.Markdown(elem_id="qa-latency")

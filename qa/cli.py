@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("question")
     pa.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
     pa.add_argument("--index", type=Path, default=Path(DEFAULT_INDEX_DIR))
-    pa.add_argument("--config", choices=CONFIGS, default=None, help="retrieval configuration (default hybrid)")
+    pa.add_argument("--config", choices=CONFIGS, default=None, help=f"retrieval configuration (default {Settings().config})")
     pa.add_argument("--source", default=None, help="only articles whose source contains NAME")
     pa.add_argument("--since", default=None, help="only articles dated on or after DATE (YYYY-MM-DD)")
     pa.add_argument("--until", default=None, help="only articles dated on or before DATE (YYYY-MM-DD)")

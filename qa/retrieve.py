@@ -3,9 +3,9 @@
 Configurations (the `--config` names of `qa ask` and `qa eval`):
     dense          FAISS inner product over MiniLM embeddings
     bm25           bm25s over the same passages
+    hybrid-rerank  hybrid, then the top candidates re-scored by `FeatureReranker` (the default)
     hybrid         reciprocal rank fusion of dense and bm25
     hybrid-score   min-max normalised score fusion of dense and bm25
-    hybrid-rerank  hybrid, then the top candidates re-scored by `FeatureReranker`
 Any configuration can be followed by a CrossEncoder with `reranker=PATH`.
 """
 
@@ -23,7 +23,7 @@ from .rerank import get_reranker
 from .types import Hit
 from .validate import check_config, check_k, clean_question, filter_rows
 
-CONFIGS = ("hybrid", "dense", "bm25", "hybrid-score", "hybrid-rerank")
+CONFIGS = ("hybrid-rerank", "hybrid", "dense", "bm25", "hybrid-score")  # the default first
 _RETRIEVERS = {"dense": ("dense",), "bm25": ("bm25",)}
 _RERANK = {"hybrid-rerank": "features"}
 
