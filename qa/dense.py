@@ -1,8 +1,12 @@
 """FAISS dense index: build / search / save / load. FAISS id == row in passages.jsonl.
 
 Vectors are L2-normalised, so inner product equals cosine similarity. Small collections use an
-exact `IndexFlatIP`; from `hnsw_threshold` passages on an HNSW graph is built instead (recorded in
-the manifest as `faiss_type`).
+exact `IndexFlatIP`; from `ann_threshold` passages on an inverted file with 8-bit scalar
+quantisation (`IndexIVFScalarQuantizer`, recorded in the manifest as `faiss_type`) is built
+instead: a quarter of the memory of flat float32 vectors (1M x 384 fits in ~0.4 GB), k-means
+training that takes a minute rather than the hours an HNSW graph needs on 2 cores, and
+recall@10 >= 0.97 of exact search at the `nprobe` chosen here (bench/bench_ann.py). Indexes
+built as HNSW by earlier versions still load and search.
 """
 
 from __future__ import annotations
@@ -11,8 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-HNSW_THRESHOLD = 200_000
-HNSW_M = 32
+ANN_THRESHOLD = 50_000
+IVF_NPROBE = 32  # lists scanned per query; saved inside the index file
+IVF_TRAIN_PER_LIST = 50  # k-means sample: this many vectors per list (faiss wants >= 39)
+
+
+def ivf_lists(n: int) -> int:
+    """Inverted lists for n vectors: ~4 sqrt(n) keeps each probe's scan short as n grows."""
+    return int(min(65536, max(64, 4 * np.sqrt(n))))
 
 
 class DenseIndex:
@@ -23,16 +33,26 @@ class DenseIndex:
         self.kind = kind
 
     @classmethod
-    def build(cls, vectors: np.ndarray, hnsw_threshold: int = HNSW_THRESHOLD) -> "DenseIndex":
+    def build(cls, vectors: np.ndarray, ann_threshold: int | None = None) -> "DenseIndex":
+        """An exact index, or IVF-SQ8 from `ann_threshold` vectors on (None: ANN_THRESHOLD)."""
         import faiss
+
+        ann_threshold = ANN_THRESHOLD if ann_threshold is None else ann_threshold
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1]
-        if len(vectors) >= hnsw_threshold:
-            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 80
-            index.hnsw.efSearch = 128
-            kind = "IndexHNSWFlat"
+        if len(vectors) >= max(ann_threshold, 1):
+            nlist = ivf_lists(len(vectors))
+            quantizer = faiss.IndexFlatIP(dim)
+            index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                                  faiss.METRIC_INNER_PRODUCT)
+            index.own_fields = True
+            quantizer.this.disown()  # owned by the IVF index now
+            rng = np.random.default_rng(0)  # same vectors, same index
+            sample = min(len(vectors), IVF_TRAIN_PER_LIST * nlist)
+            index.train(vectors[np.sort(rng.choice(len(vectors), sample, replace=False))])
+            index.nprobe = min(IVF_NPROBE, nlist)
+            kind = "IndexIVFScalarQuantizer"
         else:
             index = faiss.IndexFlatIP(dim)
             kind = "IndexFlatIP"
@@ -63,8 +83,13 @@ class DenseIndex:
         if len(allowed) == 0:
             return np.zeros((len(q), 0), np.float32), np.zeros((len(q), 0), np.int64)
         sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
-        params = faiss.SearchParametersHNSW(sel=sel, efSearch=256) if self.kind == "IndexHNSWFlat" \
-            else faiss.SearchParameters(sel=sel)
+        if self.kind == "IndexHNSWFlat":
+            params = faiss.SearchParametersHNSW(sel=sel, efSearch=256)
+        elif self.kind == "IndexIVFScalarQuantizer":
+            # every list: the allowed rows may sit in lists a plain probe would skip
+            params = faiss.SearchParametersIVF(sel=sel, nprobe=self.index.nlist)
+        else:
+            params = faiss.SearchParameters(sel=sel)
         return self.index.search(q, min(k, len(allowed)), params=params)
 
     def save(self, path: Path) -> None:

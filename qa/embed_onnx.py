@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import threading
@@ -90,9 +91,15 @@ def _export(model_dir: Path, out: Path, quantize: bool) -> None:
     if quantize:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        quantize_dynamic(str(fused), str(out / "model.onnx"), weight_type=QuantType.QInt8,
-                         per_channel=True, op_types_to_quantize=["MatMul"],
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # its advice to pre-process is for static quantisation
+        try:
+            quantize_dynamic(str(fused), str(out / "model.onnx"), weight_type=QuantType.QInt8,
+                             per_channel=True, op_types_to_quantize=["MatMul"],
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        finally:
+            root.setLevel(level)
         fused.unlink()
     else:
         fused.rename(out / "model.onnx")

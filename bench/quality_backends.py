@@ -1,0 +1,58 @@
+"""Quality guard of the embedding backends: SciFact nDCG@10 per backend, same chunking, same run.
+
+    python bench/quality_backends.py [BEIR_FOLDER] [--backends torch onnx-int8] [--cache DIR]
+
+Each backend indexes the corpus into its own cache folder (`qa.evalio.beir_index`, keyed by the
+backend's fingerprint), then `qa.evaluate` scores the configurations (whole documents: a document's
+score is its best passage's). Prints one JSON object; the issue's guard is
+|nDCG@10(onnx-int8) - nDCG@10(torch)| <= 0.01.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    from qa.embed import get_embedder
+    from qa.evalio import beir_index, read_source
+    from qa.evaluate import evaluate_set
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("source", nargs="?", default=str(ROOT.parent / "shared" / "bench" / "scifact"))
+    ap.add_argument("--backends", nargs="+", default=["torch", "onnx-int8"])
+    ap.add_argument("--configs", nargs="+", default=["dense", "hybrid"])
+    ap.add_argument("--cache", default=str(ROOT / ".cache" / "eval"))
+    args = ap.parse_args()
+    qset = read_source(args.source)
+    out: dict = {"source": args.source, "questions": len(qset.questions), "backends": {}}
+    for backend in args.backends:
+        embedder = get_embedder(backend=backend)
+        t0 = time.perf_counter()
+        index, stats = beir_index(qset, args.cache, embedder)
+        seconds = time.perf_counter() - t0
+        run = evaluate_set(index, qset.questions, args.configs, k=100, single_sample=0)
+        out["backends"][backend] = {
+            "fingerprint": embedder.fingerprint(), "passages": len(index),
+            "index_seconds": None if stats.up_to_date else round(seconds, 1),
+            "ndcg@10": {c: r.metrics.get("ndcg@10") for c, r in run.results.items()},
+            "recall@100": {c: r.metrics.get("recall@100") for c, r in run.results.items()},
+        }
+        print(json.dumps({backend: out["backends"][backend]}), file=sys.stderr)
+    if "torch" in out["backends"]:
+        ref = out["backends"]["torch"]["ndcg@10"]
+        out["delta_vs_torch"] = {b: {c: round(v["ndcg@10"][c] - ref[c], 4) for c in ref}
+                                 for b, v in out["backends"].items() if b != "torch"}
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""Dense index types: exact below the threshold, IVF-SQ8 above it, checked against brute force."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qa.dense import DenseIndex, ivf_lists
+from qa.embed import normalize_rows
+
+
+def clustered(n: int, dim: int = 32, centres: int = 40, seed: int = 0) -> np.ndarray:
+    """Unit vectors around a few centres, the shape real embeddings have."""
+    rng = np.random.default_rng(seed)
+    c = rng.standard_normal((centres, dim)).astype(np.float32)
+    x = c[rng.integers(0, centres, n)] + 0.6 * rng.standard_normal((n, dim)).astype(np.float32)
+    return normalize_rows(x)
+
+
+def brute_force(vecs: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
+    return np.argsort(-(q @ vecs.T), axis=1, kind="stable")[:, :k]
+
+
+def test_below_threshold_is_exact_flat_index():
+    v = clustered(999)
+    d = DenseIndex.build(v, ann_threshold=1000)
+    assert d.kind == "IndexFlatIP"
+    _, ids = d.search_batch(v[:7], 10)
+    np.testing.assert_array_equal(ids, brute_force(v, v[:7], 10))
+
+
+@pytest.mark.parametrize("n", [3001, 7919])
+def test_above_threshold_ivf_recall_against_brute_force(n):
+    v = clustered(n)
+    q = clustered(57, seed=1)
+    d = DenseIndex.build(v, ann_threshold=1000)
+    assert d.kind == "IndexIVFScalarQuantizer" and len(d) == n
+    assert d.index.nlist == ivf_lists(n)
+    _, ids = d.search_batch(q, 10)
+    exact = brute_force(v, q, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, exact)])
+    assert recall >= 0.9, recall
+
+
+def test_ivf_filtered_search_returns_only_allowed_rows_and_finds_them_all():
+    v = clustered(4000)
+    d = DenseIndex.build(v, ann_threshold=1000)
+    allowed = np.array([3, 500, 1999, 3998], dtype=np.int64)
+    scores, ids = d.search_batch(v[:5], 10, allowed=allowed)
+    assert ids.shape == (5, 4)
+    for row in ids:
+        assert sorted(row.tolist()) == allowed.tolist()  # all four, though in lists not probed
+    assert (np.diff(scores, axis=1) <= 1e-6).all()
+
+
+def test_ivf_save_load_keeps_type_and_nprobe(tmp_path):
+    v = clustered(3000)
+    d = DenseIndex.build(v, ann_threshold=1000)
+    d.save(tmp_path / "d.faiss")
+    back = DenseIndex.load(tmp_path / "d.faiss")
+    assert back.kind == "IndexIVFScalarQuantizer" and back.index.nprobe == d.index.nprobe
+    np.testing.assert_array_equal(back.search_batch(v[:4], 5)[1], d.search_batch(v[:4], 5)[1])
+
+
+def test_ivf_build_is_deterministic():
+    v = clustered(3000)
+    a = DenseIndex.build(v, ann_threshold=1000).search_batch(v[:9], 10)[1]
+    b = DenseIndex.build(v, ann_threshold=1000).search_batch(v[:9], 10)[1]
+    np.testing.assert_array_equal(a, b)
+
+
+def test_manifest_records_ann_type_above_threshold(corpus_dir, tmp_path, monkeypatch):
+    import qa.dense
+    from qa import Index
+
+    monkeypatch.setattr(qa.dense, "ANN_THRESHOLD", 1)
+    monkeypatch.setattr(qa.dense, "ivf_lists", lambda n: 1)  # three passages: one list
+    index = Index.build([corpus_dir], tmp_path / "ix", embedder=__import__("qa").HashEmbedder())
+    assert json.loads((tmp_path / "ix" / "manifest.json").read_text())["faiss_type"] == "IndexIVFScalarQuantizer"
+    assert index.search("decarbonization", k=1, config="dense")[0].article.title == "Russia proposes energy talks"
