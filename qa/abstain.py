@@ -1,6 +1,6 @@
 """Abstention: say "nothing here answers" when the best evidence is too weak.
 
-The signal is the best dense cosine among the returned hits. Cosines run higher in some
+The signal is the best cosine the question reaches anywhere in the index. Cosines run higher in some
 collections than others (long technical queries against abstracts score higher than short news
 questions against articles), so the threshold is relative to the collection:
 
@@ -32,6 +32,11 @@ def offtopic_questions() -> tuple[str, ...]:
     return tuple(ln.strip() for ln in lines if ln.strip() and not ln.startswith("#"))
 
 
+def question_confidence(index, question: str) -> float:
+    """Best cosine the question reaches anywhere in the index (not only among returned hits)."""
+    return float(top_cosines(index, [question])[0])
+
+
 def confidence(hits: Sequence[Hit]) -> float:
     """Best dense cosine among the hits; 0.0 when there is none."""
     values = [h.scores.get("dense", float("nan")) for h in hits]
@@ -43,7 +48,7 @@ def top_cosines(index, questions: Sequence[str]) -> np.ndarray:
     """Best cosine each question reaches over the whole index (exact, via the FAISS index)."""
     if not len(index.passages):
         return np.zeros(len(questions), dtype=np.float32)
-    scores, _ = index.dense.search_batch(index.embedder.embed_batch(list(questions)), 1)
+    scores, _ = index.dense.search_batch(index.question_vectors(list(questions)), 1)
     return scores[:, 0]
 
 

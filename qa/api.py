@@ -65,9 +65,9 @@ def ask(index, question: str, k: int | None = None, config: str | None = None,
                         since=since or None, until=until or None, **options)
     ms = (time.perf_counter() - t0) * 1000
     thr = abstain.threshold(index)  # measured once per loaded index, outside the timed search
-    conf = abstain.confidence(hits)
+    conf = max(abstain.confidence(hits), abstain.question_confidence(index, question))
     return Answer(question, k, config or index.settings.config, ms, hits,
-                  answerable=abstain.is_answerable(hits, thr), confidence=conf, threshold=thr)
+                  answerable=bool(hits) and conf >= thr, confidence=conf, threshold=thr)
 
 
 def ask_json(index, question: str, k: int | None = None, config: str | None = None,

@@ -101,7 +101,9 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._model is None:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
 
+                hf_logging.disable_progress_bar()  # no "Loading weights" bar in CLI output
                 self._model = SentenceTransformer(str(self.path), device=self.device,
                                                   local_files_only=True)
             return self._model

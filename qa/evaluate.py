@@ -198,6 +198,7 @@ def run_questions(index, questions: list[Question], config: str, k: int, batch_s
     latency: list[float] = []
     for start in range(0, len(questions), batch_size):
         batch = [q.text for q in questions[start:start + batch_size]]
+        index.forget_questions()  # every timed question is embedded, as a new one would be
         t0 = time.perf_counter()
         hits.extend(index.search_batch(batch, k=k, config=config, **SEARCH_OPTIONS))
         ms = (time.perf_counter() - t0) * 1000 / len(batch)
@@ -214,6 +215,7 @@ def single_latency(index, questions: list[Question], config: str, k: int, n: int
     picks = sorted({int(i) for i in np.linspace(0, len(questions) - 1, min(n, len(questions)))})
     out = []
     for i in picks:
+        index.forget_questions()
         t0 = time.perf_counter()
         index.search_batch([questions[i].text], k=k, config=config, **SEARCH_OPTIONS)
         out.append((time.perf_counter() - t0) * 1000)

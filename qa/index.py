@@ -49,6 +49,7 @@ class Index:
         self.passage_article = np.array([order[p.doc_id] for p in passages], dtype=np.int64)
         self._doc_rows: np.ndarray | None = None
         self._lock = threading.RLock()
+        self._qcache: dict[str, np.ndarray] = {}
         self.auto_reload = True  # searches pick up a newer build of the folder (one stat per batch)
         self._loaded_signature = self._signature()
 
@@ -178,6 +179,22 @@ class Index:
     def search(self, question: str, k: int | None = None, config: str | None = None, **kw) -> list[Hit]:
         """Top-k cited hits for one question; wraps `search_batch`."""
         return self.search_batch([question], k=k, config=config, **kw)[0]
+
+    def question_vectors(self, questions: list[str]) -> np.ndarray:
+        """Embeddings of questions, remembered for the last few hundred distinct questions
+        (abstention, highlighting and a repeated question reuse them)."""
+        missing = [q for q in dict.fromkeys(questions) if q not in self._qcache]
+        if missing:
+            for q, v in zip(missing, self.embedder.embed_batch(missing)):
+                self._qcache[q] = v
+            while len(self._qcache) > 512:
+                self._qcache.pop(next(iter(self._qcache)))
+        return np.stack([self._qcache[q] for q in questions]) if questions else \
+            np.zeros((0, self.embedder.dim), dtype=np.float32)
+
+    def forget_questions(self) -> None:
+        """Drop remembered question embeddings (timed evaluation measures cold questions)."""
+        self._qcache.clear()
 
     def allowed_rows(self, keep: Callable[[Article], bool]) -> np.ndarray:
         """Sorted passage rows whose article passes `keep`."""

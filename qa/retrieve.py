@@ -138,7 +138,7 @@ def search_batch(index, questions: list[str], k: int | None = None, config: str 
         depth = max(k * (3 if group else 1), candidates or settings.candidates, rr_depth if rr else 0)
         # bm25 alone needs no question vector unless a later stage uses it (honest bm25 latency)
         need_vec = config != "bm25" or highlight or group or rr is not None
-        qvecs = index.embedder.embed_batch(cleaned) if need_vec else None
+        qvecs = index.question_vectors(cleaned) if need_vec else None
         results = []
         for qi, cand in enumerate(candidates_batch(index, cleaned, config, depth, allowed, qvecs)):
             q, qv = cleaned[qi], (qvecs[qi] if qvecs is not None else None)

@@ -216,3 +216,15 @@ def test_index_of_an_older_format_is_rebuilt_reusing_embeddings(corpus_dir, tmp_
     ix = Index.build([corpus_dir], tmp_path / "ix", embedder=emb)
     assert not ix.last_build.up_to_date and ix.last_build.embedded == 0 and emb.embedded == before
     assert ix.sparse_docs is not None and len(ix.sparse_docs) == 3
+
+
+def test_question_vectors_are_remembered_until_forgotten(built_index):
+    emb = built_index.embedder
+    n = emb.embedded
+    built_index.question_vectors(["cup final", "cup final", "mars"])
+    assert emb.embedded - n == 2
+    built_index.question_vectors(["mars"])
+    assert emb.embedded - n == 2
+    built_index.forget_questions()
+    built_index.question_vectors(["mars"])
+    assert emb.embedded - n == 3
