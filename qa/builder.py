@@ -14,16 +14,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
 from .chunk import chunk_articles
 from .config import FORMAT_VERSION, Settings
-from .dense import DenseIndex
 from .embed import Embedder
 from .errors import QAError
 from .sparse import SparseIndex
+from .stores import create_store, drop_replaced, row_meta, spec_matches
 from .store import (PARTIAL, commit_folder, new_tmp_folder, read_jsonl, read_manifest, write_jsonl,
                     write_lock)
 from .types import Article, Passage, content_hash
@@ -95,6 +95,20 @@ def _write_shard(folder: Path, n: int, keys: list[str], vecs: np.ndarray, finger
     os.replace(f"{stem}.json.tmp", f"{stem}.json")
 
 
+def embed_shards(embedder: Embedder, settings: Settings, shards: list[list[str]]) -> Iterator[np.ndarray]:
+    """The vectors of each shard of texts, in order: here (`engine="local"`), or on Ray Data
+    actors (`engine="ray"`, qa.engines.ray_engine; Ray is imported only then)."""
+    if settings.engine == "ray":
+        from .engines.ray_engine import embed_shards_ray
+
+        yield from embed_shards_ray(embedder, settings, shards)
+        return
+    if settings.engine != "local":
+        raise QAError(f"unknown embedding engine {settings.engine!r}; choose local or ray")
+    for texts in shards:
+        yield embedder.embed_batch(texts)
+
+
 def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
                 settings: Settings | None = None, rebuild: bool = False,
                 progress: Progress | None = None) -> BuildStats:
@@ -124,7 +138,8 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
         stats.removed = sorted(d for d in old_hashes if d not in new_hashes)
         same_build = (manifest.get("format_version") == FORMAT_VERSION
                       and manifest.get("chunking") == settings.chunking()
-                      and manifest.get("model", {}).get("fingerprint") == fingerprint)
+                      and manifest.get("model", {}).get("fingerprint") == fingerprint
+                      and spec_matches(manifest, settings))
         if (not rebuild and same_build and not (stats.added or stats.changed or stats.removed)
                 and list(old_hashes) == list(new_hashes)):
             stats.passages = stats.reused = manifest.get("counts", {}).get("passages", 0)
@@ -147,24 +162,33 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
         partial = target / PARTIAL
         if rebuild and partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
+        # shards of todo rows, each distinct key once; a shard is saved as soon as it is embedded
+        shards: list[list[int]] = []
         done_keys: set[str] = set()
-        for n, start in enumerate(range(0, len(todo), SHARD_SIZE)):
-            rows = [i for i in todo[start:start + SHARD_SIZE] if keys[i] not in done_keys]
-            if rows:
-                vecs = embedder.embed_batch([texts[i] for i in rows])
-                vectors[rows] = vecs
-                done_keys.update(keys[i] for i in rows)
-                _write_shard(partial, n, [keys[i] for i in rows], vecs, fingerprint)
-            # duplicates of a key embedded in this run reuse that vector
-            for i in todo[start:start + SHARD_SIZE]:
-                if i not in rows:
-                    vectors[i] = vectors[keys.index(keys[i])]
-            if progress:
-                progress(min(start + SHARD_SIZE, len(todo)), len(todo))
+        for start in range(0, len(todo), SHARD_SIZE):
+            shards.append([i for i in todo[start:start + SHARD_SIZE] if keys[i] not in done_keys])
+            done_keys.update(keys[i] for i in shards[-1])
+        embedded = embed_shards(embedder, settings, [[texts[i] for i in rows] for rows in shards if rows])
+        try:
+            for n, start in enumerate(range(0, len(todo), SHARD_SIZE)):
+                rows = shards[n]
+                if rows:
+                    vecs = next(embedded)
+                    vectors[rows] = vecs
+                    _write_shard(partial, n, [keys[i] for i in rows], vecs, fingerprint)
+                # duplicates of a key embedded in this run reuse that vector
+                for i in todo[start:start + SHARD_SIZE]:
+                    if i not in rows:
+                        vectors[i] = vectors[keys.index(keys[i])]
+                if progress:
+                    progress(min(start + SHARD_SIZE, len(todo)), len(todo))
+        finally:
+            embedded.close()  # a Ray engine stops its runtime here, also on an error
 
         tmp = new_tmp_folder(target)
+        store = None
         try:
-            DenseIndex.build(vectors).save(tmp / "dense.faiss")
+            store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
             np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
             write_jsonl(tmp / "passages.jsonl", [{**p.to_dict(), "embed_key": k} for p, k in zip(passages, keys)])
             write_jsonl(tmp / "articles.jsonl", [{**a.to_dict(), "content_hash": a.content_hash} for a in articles])
@@ -176,7 +200,6 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
             docs_dir = tmp / "bm25_docs"
             docs_dir.mkdir()
             SparseIndex.build([f"{a.title}\n{a.body}" for a in articles]).save(docs_dir)
-            dense_kind = DenseIndex.load(tmp / "dense.faiss").kind
             new_manifest = {
                 "format_version": FORMAT_VERSION,
                 "model": {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
@@ -184,14 +207,20 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
                           "backend": getattr(embedder, "backend", None)},
                 "normalized": True,
                 "metric": "inner_product",
-                "faiss_type": dense_kind,
+                **store.manifest_entry(),  # store kind and where it lives (faiss_type for FAISS)
                 "bm25": {"library": "bm25s", "k1": 1.2, "b": 0.75, "stemming": "snowball-english"},
                 "chunking": settings.chunking(),
                 "counts": {"articles": len(articles), "passages": len(passages)},
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
+            store.close()  # a Milvus Lite file is released before its folder moves
             commit_folder(tmp, target, new_manifest)
+            store = None
+            drop_replaced(manifest, new_manifest, settings)
         finally:
+            if store is not None:  # the build failed: a collection it made on a server goes too
+                store.drop()
+                store.close()
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
         stats.seconds = time.perf_counter() - t0

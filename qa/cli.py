@@ -35,7 +35,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .index import Index
 
     settings = Settings().with_(model=args.model, target_tokens=args.target_tokens,
-                                overlap_sentences=args.overlap, backend=args.backend)
+                                overlap_sentences=args.overlap, backend=args.backend,
+                                **scale_options(args))
     paths = args.paths or [DEFAULT_DATA_DIR]
     t0 = time.perf_counter()
     index = Index.build(paths, args.index, settings=settings, rebuild=args.rebuild,
@@ -61,6 +62,29 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"  skipped {p}: {r}")
     print(f"  {summary['seconds']} s")
     return 0
+
+
+def add_scale_arguments(p: argparse.ArgumentParser) -> None:
+    """--store/--milvus-*/--engine/--ray-address (README "Scaling out")."""
+    p.add_argument("--store", choices=("faiss", "milvus"), default=None,
+                   help="vector store: faiss (embedded, default) or milvus (Milvus Lite in the "
+                        "index folder, or the server at --milvus-uri)")
+    p.add_argument("--milvus-uri", default=None, metavar="URI",
+                   help="Milvus server or cluster (http://host:19530) or a Milvus Lite .db path")
+    p.add_argument("--milvus-token", default=None, metavar="TOKEN",
+                   help="Milvus token (user:password or API key; default $QA_MILVUS_TOKEN); never "
+                        "written to the index")
+    p.add_argument("--engine", choices=("local", "ray"), default=None,
+                   help="where passages are embedded: this process (default) or Ray Data actors")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="Ray cluster to join (default $RAY_ADDRESS, else a local 2-CPU runtime)")
+
+
+def scale_options(args: argparse.Namespace) -> dict:
+    """Settings fields from add_scale_arguments' flags (None: the default)."""
+    store = args.store or ("milvus" if args.milvus_uri else None)
+    return {"store": store, "milvus_uri": args.milvus_uri, "milvus_token": args.milvus_token,
+            "engine": args.engine, "ray_address": args.ray_address}
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -101,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("--overlap", type=int, default=None, help="sentences shared by neighbouring passages")
     pi.add_argument("--backend", choices=BACKENDS, default=None,
                     help=f"embedding backend (default {Settings().backend})")
+    add_scale_arguments(pi)
     pi.add_argument("--json", action="store_true", help="print the summary as JSON")
     pi.set_defaults(func=cmd_index)
 

@@ -6,7 +6,7 @@ was built and a search with other settings can be refused or explained.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 FORMAT_VERSION = 2  # 2: adds bm25_docs/ (whole-article BM25)
@@ -28,6 +28,13 @@ class Settings:
     batch_size: int = 32
     # Embedding backend: torch (sentence-transformers fp32), onnx (fp32) or onnx-int8 (quantised)
     backend: str = "torch"
+    # Scale-out (README "Scaling out"): the vector store and the embedding engine
+    store: str = "faiss"  # faiss (embedded) or milvus
+    milvus_uri: str | None = None  # None: Milvus Lite inside the index folder; else a server URI
+    milvus_token: str | None = field(default=None, repr=False)  # never written down; QA_MILVUS_TOKEN
+    engine: str = "local"  # local (this process) or ray (Ray Data actors)
+    ray_address: str | None = None  # None: a local Ray runtime; else a cluster (or RAY_ADDRESS)
+    ray_actors: int | None = None  # embedding actors (None: one per CPU Ray offers)
     # Retrieval
     k: int = 5
     config: str = "hybrid-rerank"
@@ -52,7 +59,7 @@ class Settings:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "milvus_token"}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Settings":

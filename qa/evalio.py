@@ -298,13 +298,16 @@ def read_beir_corpus(path: Path, notes: list[str] | None = None) -> list[Article
 
 def cache_folder(corpus: Path, cache_root: str | Path, settings: Settings, embedder) -> Path:
     """`<cache_root>/<set name>-<hash>`: the hash covers the corpus bytes, the model (id, weights
-    fingerprint, backend) and the chunking settings, so any change gets its own folder."""
+    fingerprint, backend), the vector store and the chunking settings, so any change gets its
+    own folder."""
     h = hashlib.sha256()
     with open(corpus, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     model = {"model": embedder.model_id, "fingerprint": embedder.fingerprint(),
              "backend": getattr(embedder, "backend", "")}
+    if settings.store != "faiss":  # FAISS caches keep the keys they had before stores existed
+        model["store"] = [settings.store, settings.milvus_uri]
     h.update(json.dumps({**model, **settings.chunking()}, sort_keys=True).encode())
     return Path(cache_root) / f"{corpus.parent.name}-{h.hexdigest()[:16]}"
 

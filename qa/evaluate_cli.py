@@ -37,6 +37,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--cache", type=Path, default=Path(DEFAULT_CACHE),
                    help=f"where BEIR corpora are indexed (default {DEFAULT_CACHE})")
     p.add_argument("--model", default=None, help="model for indexing a BEIR corpus (default all-MiniLM-L6-v2)")
+    from .cli import add_scale_arguments
+
+    add_scale_arguments(p)  # store and embedding engine of a BEIR corpus index
     p.set_defaults(func=cmd_eval)
     return p
 
@@ -87,7 +90,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if qset.corpus is not None:
         from .embed import get_embedder
 
-        settings = Settings().with_(model=args.model)
+        from .cli import scale_options
+
+        settings = Settings().with_(model=args.model, **scale_options(args))
         index, stats = beir_index(qset, args.cache, get_embedder(settings.model, settings.batch_size),
                                   settings, progress=_progress_bar("embedding " + qset.name))
         state = "reused" if stats.up_to_date else f"built, {stats.embedded} passages embedded"

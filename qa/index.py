@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -18,12 +19,12 @@ import numpy as np
 
 from .builder import BuildStats, Progress, build_index
 from .config import DEFAULT_INDEX_DIR, Settings
-from .dense import DenseIndex
 from .embed import Embedder, get_embedder
 from .errors import BadInput, IndexCorrupt, QAError
 from .ingest import IngestReport, ingest
 from .sparse import SparseIndex
 from .store import check_manifest, read_jsonl, read_manifest
+from .stores import VectorStore, open_store, store_spec
 from .types import Article, Hit, Passage
 
 
@@ -31,7 +32,7 @@ class Index:
     """A loaded index folder. Cheap to load: the embedding model loads on the first question."""
 
     def __init__(self, folder: Path, manifest: dict, articles: list[Article], passages: list[Passage],
-                 dense: DenseIndex, sparse: SparseIndex, embedder: Embedder, settings: Settings,
+                 dense: VectorStore, sparse: SparseIndex, embedder: Embedder, settings: Settings,
                  vectors: np.ndarray | None = None):
         self.folder = folder
         self.manifest = manifest
@@ -74,7 +75,7 @@ class Index:
         try:
             articles = [Article.from_dict(a) for a in read_jsonl(folder / "articles.jsonl")]
             passages = [Passage.from_dict(p) for p in read_jsonl(folder / "passages.jsonl")]
-            dense = DenseIndex.load(folder / "dense.faiss")
+            dense = open_store(folder, manifest, settings)  # FAISS, or the Milvus the manifest names
             sparse = SparseIndex.load(folder / "bm25", len(passages))
             sparse_docs = (SparseIndex.load(folder / "bm25_docs", len(articles))
                            if (folder / "bm25_docs").exists() else None)
@@ -83,9 +84,13 @@ class Index:
             raise IndexCorrupt(f"index at {folder} cannot be read ({type(e).__name__}: {e}); rebuild "
                                f"with `python -m qa index --rebuild --index {folder}`") from None
         if len(dense) != len(passages) or len(vectors) != len(passages):
+            dense.close()
             raise IndexCorrupt(f"index at {folder} has {len(dense)} vectors for {len(passages)} "
                                f"passages; rebuild with `python -m qa index --rebuild --index {folder}`")
-        settings = (settings or Settings()).with_(**manifest.get("chunking", {}))
+        spec = store_spec(manifest)  # updates (add, delete) keep the store the index lives in
+        uri = spec.get("uri") if spec["kind"] == "milvus" and not spec.get("embedded") else None
+        settings = replace((settings or Settings()).with_(**manifest.get("chunking", {})),
+                           store=spec["kind"], milvus_uri=uri)
         index = cls(folder, manifest, articles, passages, dense, sparse, embedder, settings, vectors)
         index.sparse_docs = sparse_docs
         return index
@@ -138,11 +143,18 @@ class Index:
         """Swap in the folder's current contents (after another process re-indexed it)."""
         fresh = Index.load(self.folder, embedder=self.embedder, settings=self.settings)
         with self._lock:
+            if self.dense is not fresh.dense:
+                self.dense.close()  # a Milvus connection (and a Lite file) of the old build
             self.manifest, self.articles, self.passages = fresh.manifest, fresh.articles, fresh.passages
             self.dense, self.sparse, self._doc_rows = fresh.dense, fresh.sparse, None
             self.vectors, self.sparse_docs = fresh.vectors, fresh.sparse_docs
             self.passage_article = fresh.passage_article
             self._loaded_signature = fresh._loaded_signature
+
+    def close(self) -> None:
+        """Release the vector store's connection (a Milvus Lite file is then free for another
+        process); FAISS holds nothing to release."""
+        self.dense.close()
 
     def _signature(self) -> tuple[int, int, int] | None:
         try:

@@ -62,6 +62,22 @@ def parse_iso_date(value: str | None, name: str) -> str | None:
         raise BadInput(f"--{name} must be an ISO date like 2021-06-11, got {value!r}") from None
 
 
+class AllowedRows(np.ndarray):
+    """Sorted passage rows a filter allows, carrying the filter itself (`filters`: lower-cased
+    source substring, since, until) so a store that filters natively (Milvus) pushes it down."""
+
+    filters: dict | None = None
+
+    @classmethod
+    def of(cls, rows: np.ndarray, filters: dict) -> "AllowedRows":
+        out = np.asarray(rows, dtype=np.int64).view(cls)
+        out.filters = filters
+        return out
+
+    def __array_finalize__(self, obj) -> None:
+        self.filters = None  # a slice or copy is another set of rows: it falls back to the row list
+
+
 def filter_rows(index, source: str | None, since: str | None, until: str | None) -> np.ndarray | None:
     """Passage rows allowed by the metadata filters, or None when there is no filter.
 
@@ -80,7 +96,7 @@ def filter_rows(index, source: str | None, since: str | None, until: str | None)
             return False
         return not ((since and a.date < since) or (until and a.date > until))
 
-    rows = index.allowed_rows(keep)
+    rows = AllowedRows.of(index.allowed_rows(keep), {"source": src, "since": since, "until": until})
     if len(rows) == 0:
         what = ", ".join(f"{n}={v!r}" for n, v in (("source", source), ("since", since), ("until", until)) if v)
         sources = sorted({a.source for a in index.articles.values() if a.source})

@@ -1,0 +1,1 @@
+"""Embedding engines other than this process (`Settings.engine`): `ray` (ray_engine.py)."""
