@@ -191,7 +191,8 @@ def run_questions(index, questions: list[Question], config: str, k: int, batch_s
     """Search every question on the batch path; returns hits and per-question latency in ms.
 
     A question's latency is its batch's wall time divided by the batch size. One untimed search
-    first loads the model, so the first batch does not carry the load time.
+    first loads the model, so the first batch does not carry the load time; remembered question
+    embeddings are dropped before each batch, so no configuration profits from an earlier one.
     """
     index.search_batch([questions[0].text], k=k, config=config, **SEARCH_OPTIONS)
     hits: list[list[Hit]] = []

@@ -391,3 +391,13 @@ def test_beir_cache_folder_changes_with_chunking_and_model(tmp_path, fake_embedd
     assert base.name.startswith("mini-") and base == cache_folder(corpus, tmp_path, Settings(), HashEmbedder())
     assert cache_folder(corpus, tmp_path, Settings(target_tokens=60), fake_embedder) != base
     assert cache_folder(corpus, tmp_path, Settings(), HashEmbedder(dim=32)) != base
+
+
+def test_timed_questions_are_embedded_afresh_for_every_configuration(built_index, fake_embedder):
+    qs = _questions()
+    evaluate_config(built_index, qs, "dense", k=5, single_sample=0)
+    fake_embedder.batches.clear()
+    evaluate_config(built_index, qs, "hybrid", k=5, batch_size=2, single_sample=2)
+    embedded = [t for b in fake_embedder.batches for t in b]
+    assert all(embedded.count(q.text) >= 1 for q in qs)  # none answered from remembered vectors
+    assert len(embedded) >= len(qs) + 2
