@@ -157,9 +157,13 @@ def write_report(path: Path, results: dict[str, ConfigResult], meta: dict, worst
         out += ["", f"## Worst-answered questions: {name}", ""]
         for row in worst_questions(r, worst):
             out.append(f"### {_md_cell(row['id'])}: {_md_cell(row['question'])}")
-            out.append(f"first relevant document at rank {_fmt(row['first_relevant_doc_rank'])}, "
-                       f"first answering passage at rank {_fmt(row['first_answer_rank'])}, "
-                       f"nDCG@10 {_fmt(row['metrics'].get('ndcg@10'))}")
+            facts = []
+            if "docs" in row["kind"]:
+                facts += [f"first relevant document at rank {_fmt(row['first_relevant_doc_rank'])}",
+                          f"nDCG@10 {_fmt(row['metrics'].get('ndcg@10'))}"]
+            if "answers" in row["kind"]:
+                facts.append(f"first answering passage at rank {_fmt(row['first_answer_rank'])}")
+            out.append(", ".join(facts) + " (- = not in the top k)")
             out.append("")
             for p in r.previews.get(row["id"], []):
                 out.append(f"{p['rank']}. `{p['doc_id']}` ({p['score']:.3f}) {_md_cell(p['text'])}")

@@ -401,3 +401,16 @@ def test_timed_questions_are_embedded_afresh_for_every_configuration(built_index
     embedded = [t for b in fake_embedder.batches for t in b]
     assert all(embedded.count(q.text) >= 1 for q in qs)  # none answered from remembered vectors
     assert len(embedded) >= len(qs) + 2
+
+
+def test_report_names_only_the_targets_a_question_has(built_index, tmp_path):
+    from qa.report import write_report
+
+    qs = [Question("d", "cup final goal", (), {"space": 1}, 1), Question("a", "cup final", ("no such words",), {}, 2)]
+    run = evaluate_set(built_index, qs, ["bm25"], k=2, single_sample=0)
+    write_report(tmp_path / "r.md", run.results, run.meta)
+    text = (tmp_path / "r.md").read_text()
+    d_part = text.split("### d:")[1].split("###")[0]
+    a_part = text.split("### a:")[1]
+    assert "first relevant document at rank -" in d_part and "answering" not in d_part
+    assert "first answering passage at rank -" in a_part and "relevant document" not in a_part.split("\n")[1]
