@@ -96,7 +96,8 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
             return render.render_message(str(e), error=True), ""
         filters = {"source": source, "since": since, "until": until}
         line = render.latency_line(len(answer.hits), answer.latency_ms, answer.config, filters)
-        return render.render_results(answer.hits), line
+        notice = "" if answer.answerable else render.abstention_notice(answer.confidence, answer.threshold)
+        return notice + render.render_results(answer.hits), line
 
     def on_open(evt: gr.EventData):
         data = evt._data or {}

@@ -193,3 +193,13 @@ def test_deleting_an_uploaded_article_removes_its_upload_file(served, tmp_path):
     assert (tmp_path / "uploads" / "gone.txt").exists()
     msg, *_ = client.predict("gone", api_name="/delete")
     assert "Deleted gone" in msg and not (tmp_path / "uploads" / "gone.txt").exists()
+
+
+def test_ask_ui_says_when_nothing_answers(served):
+    client, demo = served
+    index = demo.qa_service._index
+    index.settings = index.settings.with_(abstain_margin=0.0)  # fake embedder: bare background
+    cards, _ = client.predict("zebra quantum lasagna", 2, "hybrid", "", "", "", True, api_name="/ask_ui")
+    assert "Nothing in this collection seems to answer" in cards and cards.count("class='qa-card'") == 2
+    cards, _ = client.predict("football team won the cup final", 2, "hybrid", "", "", "", True, api_name="/ask_ui")
+    assert "Nothing in this collection" not in cards

@@ -147,6 +147,13 @@ def render_message(text: str, error: bool = False) -> str:
     return f"<div class='qa-results'><p class='{kind}' role='status'>{esc(text)}</p></div>"
 
 
+def abstention_notice(confidence: float, threshold: float) -> str:
+    """The box shown above the cards when nothing in the collection seems to answer."""
+    return render_message(f"Nothing in this collection seems to answer that question (best match "
+                          f"{confidence:.2f}, an answer needs {threshold:.2f}). The closest passages "
+                          "follow, but treat them as weak evidence.")
+
+
 def latency_line(n_hits: int, latency_ms: float, config: str, filters: dict[str, str] | None = None) -> str:
     """`5 passages in 42 ms · hybrid · source=TASS` (plain text for a Markdown/Textbox)."""
     bits = [f"{n_hits} passage{'s' if n_hits != 1 else ''} in {latency_ms:.0f} ms", f"config {config}"]
