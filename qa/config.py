@@ -27,7 +27,7 @@ class Settings:
     embed_title: bool = True
     batch_size: int = 32
     # Embedding backend: torch (sentence-transformers fp32), onnx (fp32) or onnx-int8 (quantised).
-    # onnx-int8: ~3.5x torch's throughput, SciFact nDCG@10 within 0.005 of torch (bench/RESULTS.md)
+    # onnx-int8: ~3.5x torch's throughput, SciFact nDCG@10 within 0.006 of torch (bench/RESULTS.md)
     backend: str = "onnx-int8"
     # Scale-out (README "Scaling out"): the vector store and the embedding engine
     store: str = "faiss"  # faiss (embedded) or milvus
