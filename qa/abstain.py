@@ -14,16 +14,19 @@ questions against those off-topic ones, never on a set we report.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .types import Hit
+from .types import Hit, content_hash
 
 OFFTOPIC_FILE = Path(__file__).with_name("offtopic_questions.txt")
+BACKGROUND_FILE = ".abstain.json"
 
 
 @lru_cache(maxsize=1)
@@ -53,12 +56,34 @@ def top_cosines(index, questions: Sequence[str]) -> np.ndarray:
 
 
 def background(index) -> float:
-    """Median best cosine of the off-topic questions in this index (cached on the index)."""
+    """Median best cosine of the off-topic questions in this index.
+
+    Measured once per build: kept on the loaded index and in `.abstain.json` inside the index
+    folder (keyed by the build and the question list), so a new process does not re-embed the
+    questions at start-up. The file is a cache outside the checksummed build; losing it costs
+    one measurement.
+    """
     cached = getattr(index, "_abstain_background", None)
-    if cached is None:
-        cached = float(np.median(top_cosines(index, offtopic_questions())))
-        index._abstain_background = cached
-    return cached
+    if cached is not None:
+        return cached
+    key = content_hash(json.dumps(index.manifest, sort_keys=True), *offtopic_questions())
+    cache_file = Path(index.folder) / BACKGROUND_FILE
+    try:
+        saved = json.loads(cache_file.read_text())
+        if saved.get("key") == key:
+            index._abstain_background = float(saved["background"])
+            return index._abstain_background
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    value = float(np.median(top_cosines(index, offtopic_questions())))
+    index._abstain_background = value
+    try:
+        tmp = cache_file.with_suffix(f".tmp-{os.getpid()}")
+        tmp.write_text(json.dumps({"key": key, "background": value}))
+        os.replace(tmp, cache_file)
+    except OSError:
+        pass  # a read-only index folder still works; it measures once per process
+    return value
 
 
 def threshold(index, margin: float | None = None) -> float:

@@ -17,6 +17,7 @@ from .types import Passage
 
 LEXICAL_WEIGHT = 0.15
 SHORT_SENTENCE = 60
+CACHE_SIZE = 20_000  # sentence vectors kept per loaded index (~30 MB at 384 dims)
 
 
 def sentence_spans(passage: Passage) -> list[tuple[int, int]]:
@@ -38,15 +39,30 @@ def lexical_scores(question: str, passage: Passage, spans: list[tuple[int, int]]
     return out
 
 
+def sentence_vectors(texts: list[str], embedder, cache: dict | None = None,
+                     cache_size: int = CACHE_SIZE) -> np.ndarray:
+    """Embeddings of sentences; with a cache, each distinct sentence is embedded once (the
+    sentence shared by two overlapping passages, a passage shown again for another question)."""
+    if cache is None:
+        return embedder.embed_batch(texts)
+    missing = [t for t in dict.fromkeys(texts) if t not in cache]
+    if missing:
+        for t, v in zip(missing, embedder.embed_batch(missing)):
+            cache[t] = v
+        while len(cache) > cache_size:
+            cache.pop(next(iter(cache)))
+    return np.stack([cache[t] for t in texts])
+
+
 def highlight_spans(question: str, qvec: np.ndarray | None, passages: list[Passage], embedder=None,
-                    sparse=None) -> list[tuple[int, int] | None]:
+                    sparse=None, cache: dict | None = None) -> list[tuple[int, int] | None]:
     """Best sentence span (body offsets) of each passage for one question."""
     all_spans = [sentence_spans(p) for p in passages]
     flat = [(i, s, e) for i, spans in enumerate(all_spans) for s, e in spans]
     sims = np.zeros(len(flat), dtype=np.float32)
     if embedder is not None and qvec is not None and flat:
         texts = [passages[i].text[s - passages[i].char_start:e - passages[i].char_start] for i, s, e in flat]
-        sims = embedder.embed_batch(texts) @ qvec
+        sims = sentence_vectors(texts, embedder, cache) @ qvec
     out: list[tuple[int, int] | None] = []
     pos = 0
     for p, spans in zip(passages, all_spans):

@@ -51,6 +51,7 @@ class Index:
         self._doc_rows: np.ndarray | None = None
         self._lock = threading.RLock()
         self._qcache: dict[str, np.ndarray] = {}
+        self.sentence_cache: dict[str, np.ndarray] = {}  # highlight: sentence text -> vector
         self.auto_reload = True  # searches pick up a newer build of the folder (one stat per batch)
         self._loaded_signature = self._signature()
 

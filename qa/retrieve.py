@@ -146,7 +146,8 @@ def search_batch(index, questions: list[str], k: int | None = None, config: str 
             picks = group_same_story(index, cand.rows, k, settings.same_story_threshold) if group \
                 else [(j, []) for j in range(min(k, len(cand.rows)))]
             passages = [index.passages[int(cand.rows[j])] for j, _ in picks]
-            spans = highlight_spans(q, qv, passages, index.embedder, index.sparse) if highlight \
+            spans = highlight_spans(q, qv, passages, index.embedder, index.sparse,
+                                    cache=index.sentence_cache) if highlight \
                 else [None] * len(passages)
             hits = []
             for rank, ((j, others), p, span) in enumerate(zip(picks, passages, spans), 1):

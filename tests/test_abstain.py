@@ -54,3 +54,22 @@ def test_ask_reports_answerable_for_close_evidence_and_abstains_otherwise(built_
     assert not no.answerable and no.hits  # hits are still listed
     d = no.to_dict()
     assert d["answerable"] is False and d["hits"] and d["confidence"] < d["threshold"]
+
+
+def test_background_is_saved_beside_the_index_and_reused_by_a_new_process(built_index):
+    from qa import HashEmbedder, Index
+
+    bg = background(built_index)
+    saved = built_index.folder / ".abstain.json"
+    assert saved.exists()
+    fresh = Index.load(built_index.folder, embedder=HashEmbedder())
+    assert background(fresh) == pytest.approx(bg)
+    assert fresh.embedder.embedded == 0  # read, not re-measured
+    # a rebuild (new manifest) measures again
+    import json
+
+    data = json.loads(saved.read_text())
+    data["key"] = "stale"
+    saved.write_text(json.dumps(data))
+    again = Index.load(built_index.folder, embedder=HashEmbedder())
+    assert background(again) == pytest.approx(bg) and again.embedder.embedded > 0

@@ -39,3 +39,20 @@ def test_highlight_extends_a_very_short_sentence():
     p = Passage("d:0-1", "d", text, 0, len(text))
     (span,) = highlight_spans("budget passed", None, [p])
     assert span == (0, len(text))
+
+
+def test_highlight_embeds_each_distinct_sentence_once_with_a_cache():
+    text = ("The council approved the budget of 5 million dollars for schools on Monday. "
+            "Fans cheered loudly in the square until well after midnight.")
+    p1 = Passage("d:0-1", "d", text, 0, len(text))
+    p2 = Passage("d:1-2", "d", text, 0, len(text))  # same sentences again (overlap)
+    emb = HashEmbedder()
+    q = "budget approved"
+    qv = emb.embed_batch([q])[0]
+    cache = {}
+    before = emb.embedded
+    first = highlight_spans(q, qv, [p1, p2], emb, cache=cache)
+    assert emb.embedded - before == 2 and len(cache) == 2
+    again = highlight_spans(q, qv, [p1], emb, cache=cache)
+    assert emb.embedded - before == 2  # nothing new to embed
+    assert first[0] == first[1] == again[0] == (0, text.index(" Fans"))
