@@ -16,7 +16,6 @@ batches through one lazily created session.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ import numpy as np
 
 from .config import DEFAULT_MODEL
 from .embed import SentenceTransformerEmbedder, normalize_rows
+from .store import sha256_file
 
 EXPORT_VERSION = 1  # bump when the export recipe changes: old caches are then ignored
 ONNX_BACKENDS = ("onnx-int8", "onnx")  # int8 dynamic quantisation, plain fp32
@@ -40,12 +40,7 @@ def cache_root() -> Path:
     return Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "qa").expanduser()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+_sha256 = sha256_file  # one file-checksum helper for the index and the export cache
 
 
 def _export(model_dir: Path, out: Path, quantize: bool) -> None:
