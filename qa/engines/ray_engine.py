@@ -1,9 +1,10 @@
 """Embedding on Ray Data: `qa index --engine ray [--ray-address ADDR]`.
 
-The texts go through `ray.data.from_items(...).map_batches(EmbedActor, ...)`: a pool of actors,
-each loading the model once (`qa.embed.get_embedder`, the same code as the local path), embeds
-batches; results come back tagged with their position, so the index the builder writes is the
-one the local path writes (same passages, vectors equal to float tolerance). Without an address
+The builder's shards go through `ray.data.from_items(...).map_batches(EmbedActor, ...)`, one
+shard per row: a pool of actors, each loading the model once (`qa.embed.get_embedder`, the same
+code as the local path), embeds each shard with the very `embed_batch` call the local path makes
+(onnx-int8 scales activations per batch, so equal batches give equal vectors); results come back
+tagged with their shard, so the index the builder writes is the one the local path writes. Without an address
 a local Ray runtime is started on loopback with at most 2 CPUs and shut down afterwards; with one
 (or `RAY_ADDRESS`) the job joins that cluster and its nodes embed.
 
@@ -12,6 +13,7 @@ Ray is imported only here, and this module only when `engine="ray"` is chosen.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Iterator
@@ -21,7 +23,6 @@ import numpy as np
 from ..errors import BadInput, QAError
 
 LOCAL_CPUS = 2  # a local runtime never takes more (the machine is shared)
-ROWS_PER_BATCH = 64  # texts per map_batches call: one actor call, the model's own batch inside
 
 
 class EmbedActor:
@@ -36,8 +37,14 @@ class EmbedActor:
                           f"vs {fingerprint} on the driver); install the same model package everywhere")
 
     def __call__(self, batch: dict) -> dict:
-        vecs = self.embedder.embed_batch([str(t) for t in batch["text"]])
-        return {"pos": np.asarray(batch["pos"], dtype=np.int64), "vector": vecs}
+        # One row is one whole shard, embedded by exactly the call the local path makes, so the
+        # model sees the same batches (int8 activation scales are per batch) and the vectors
+        # match the local engine's.
+        out = []
+        for texts in batch["texts"]:
+            vecs = self.embedder.embed_batch([str(t) for t in json.loads(str(texts))])
+            out.append(np.ascontiguousarray(vecs, dtype=np.float32).tobytes())
+        return {"pos": np.asarray(batch["pos"], dtype=np.int64), "vector": np.array(out, dtype=object)}
 
 
 def _start(settings) -> bool:
@@ -66,8 +73,8 @@ def _start(settings) -> bool:
     return True
 
 
-def embed_texts_ray(embedder, settings, texts: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(positions, vectors) batches for `texts`, in the order Ray finishes them."""
+def embed_groups_ray(embedder, settings, groups: list[list[str]]) -> Iterator[tuple[int, np.ndarray]]:
+    """(group index, vectors) for each group of texts, in the order Ray finishes them."""
     started = _start(settings)
     import logging
 
@@ -78,15 +85,17 @@ def embed_texts_ray(embedder, settings, texts: list[str]) -> Iterator[tuple[np.n
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         actors = settings.ray_actors or max(1, cpus)
-        ds = ray.data.from_items([{"pos": i, "text": t} for i, t in enumerate(texts)])
-        ds = ds.map_batches(EmbedActor, batch_size=ROWS_PER_BATCH, batch_format="numpy",
+        ds = ray.data.from_items([{"pos": i, "texts": json.dumps(g)} for i, g in enumerate(groups)])
+        ds = ds.map_batches(EmbedActor, batch_size=1, batch_format="numpy",
                             compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
                             fn_constructor_kwargs={"model": embedder.model_id,
                                                    "batch_size": getattr(embedder, "batch_size", 32),
                                                    "backend": getattr(embedder, "backend", None),
                                                    "fingerprint": embedder.fingerprint()})
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
-            yield batch["pos"], np.asarray(batch["vector"], dtype=np.float32)
+            for pos, raw in zip(batch["pos"], batch["vector"]):
+                vecs = np.frombuffer(raw, dtype=np.float32).reshape(len(groups[int(pos)]), embedder.dim)
+                yield int(pos), vecs
     finally:
         if started:
             ray.shutdown()
@@ -106,16 +115,13 @@ def embed_shards_ray(embedder, settings, shards: list[list[str]]) -> Iterator[np
                        "`pip install -r requirements-scale.txt`") from None
     if not shards:
         return
-    bounds = np.cumsum([0] + [len(s) for s in shards])
-    flat = [t for s in shards for t in s]
-    out = np.zeros((len(flat), embedder.dim), dtype=np.float32)
-    have = np.zeros(len(flat), dtype=bool)
+    done: dict[int, np.ndarray] = {}
     nxt = 0
-    for pos, vecs in embed_texts_ray(embedder, settings, flat):
-        out[pos], have[pos] = vecs, True
-        while nxt < len(shards) and have[bounds[nxt]:bounds[nxt + 1]].all():
-            yield out[bounds[nxt]:bounds[nxt + 1]].copy()
+    for pos, vecs in embed_groups_ray(embedder, settings, shards):
+        done[pos] = vecs
+        while nxt in done:  # shard order, as soon as each is complete (checkpoints as locally)
+            yield done.pop(nxt)
             nxt += 1
     if nxt < len(shards):
-        raise QAError(f"Ray returned {int(have.sum())} of {len(flat)} embeddings; run `qa index` "
+        raise QAError(f"Ray returned {nxt} of {len(shards)} shards; run `qa index` "
                       f"again (embedded shards are kept)")
