@@ -48,7 +48,6 @@ class Index:
         self.sparse_docs: SparseIndex | None = None  # BM25 over whole articles, row == article order
         order = {d: i for i, d in enumerate(self.articles)}
         self.passage_article = np.array([order[p.doc_id] for p in passages], dtype=np.int64)
-        self._doc_rows: np.ndarray | None = None
         self._lock = threading.RLock()
         self._qcache: dict[str, np.ndarray] = {}
         self.sentence_cache: dict[str, np.ndarray] = {}  # highlight: sentence text -> vector
@@ -147,7 +146,7 @@ class Index:
             if self.dense is not fresh.dense:
                 self.dense.close()  # a Milvus connection (and a Lite file) of the old build
             self.manifest, self.articles, self.passages = fresh.manifest, fresh.articles, fresh.passages
-            self.dense, self.sparse, self._doc_rows = fresh.dense, fresh.sparse, None
+            self.dense, self.sparse = fresh.dense, fresh.sparse
             self.vectors, self.sparse_docs = fresh.vectors, fresh.sparse_docs
             self.passage_article = fresh.passage_article
             self._loaded_signature = fresh._loaded_signature

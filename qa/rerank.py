@@ -1,10 +1,9 @@
 """Re-score a candidate list. Two rerankers share one interface:
 
-    reranker.rerank(index, question, qvec, rows) -> scores (higher is better), one per row
+    reranker.rerank(index, question, qvec, rows, dense=None, bm25=None) -> scores, one per row
 
-`FeatureReranker` (the default, no extra model): a weighted sum of the passage's cosine with the
-question, its BM25 score relative to the best candidate, and the share of the question's names
-and numbers that appear verbatim in the passage. `CrossEncoderReranker` loads any local
+`FeatureReranker` (the default, no extra model): a weighted sum of the `FEATURES` of each
+candidate (see `feature_matrix`). `CrossEncoderReranker` loads any local
 sentence-transformers CrossEncoder folder (`--reranker PATH`); nothing is downloaded.
 """
 
@@ -50,7 +49,8 @@ def exact_match_share(terms: list[str], text: str) -> float:
 FEATURES = ("dense", "bm25", "doc_bm25", "doc_dense", "exact")
 
 
-def feature_matrix(index, question: str, qvec: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
+def feature_matrix(index, question: str, qvec: np.ndarray | None, rows: np.ndarray,
+                   dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
     """(len(rows), len(FEATURES)) features of candidate passages for one question.
 
     dense      cosine of passage and question
@@ -58,14 +58,19 @@ def feature_matrix(index, question: str, qvec: np.ndarray | None, rows: np.ndarr
     doc_bm25   whole-article BM25 of the passage's article, relative to the best article's
     doc_dense  best cosine among the candidates of the same article (document-level evidence)
     exact      share of the question's names and numbers found verbatim in the passage
+
+    `dense` and `bm25` are the rows' cosines and raw passage BM25 scores when the caller has
+    them already (retrieval computed both), so they are not computed twice.
     """
     n = len(rows)
     F = np.zeros((n, len(FEATURES)), dtype=np.float32)
     if n == 0:
         return F
-    if qvec is not None:
+    if dense is not None and np.isfinite(dense).all():
+        F[:, 0] = dense
+    elif qvec is not None:
         F[:, 0] = np.asarray(index.vectors[rows] @ qvec, dtype=np.float32)
-    bm = index.sparse.scores(question)[rows]
+    bm = bm25 if bm25 is not None else index.sparse.scores(question)[rows]
     F[:, 1] = bm / bm.max() if bm.max() > 0 else 0.0
     arts = index.passage_article[rows]
     if index.sparse_docs is not None:
@@ -93,10 +98,12 @@ class FeatureReranker:
     weights: tuple[float, ...] = (1.0, 0.5, 0.3, 1.0, 0.1)
     name: str = "features"
 
-    def rerank(self, index, question: str, qvec: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
+    def rerank(self, index, question: str, qvec: np.ndarray | None, rows: np.ndarray,
+               dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
         if len(rows) == 0:
             return np.zeros(0, dtype=np.float32)
-        return feature_matrix(index, question, qvec, rows) @ np.asarray(self.weights, dtype=np.float32)
+        F = feature_matrix(index, question, qvec, rows, dense=dense, bm25=bm25)
+        return F @ np.asarray(self.weights, dtype=np.float32)
 
 
 class CrossEncoderReranker:
@@ -120,7 +127,8 @@ class CrossEncoderReranker:
                 self._model = CrossEncoder(str(self.path), device="cpu", local_files_only=True)
             return self._model
 
-    def rerank(self, index, question: str, qvec: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
+    def rerank(self, index, question: str, qvec: np.ndarray | None, rows: np.ndarray,
+               dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
         if len(rows) == 0:
             return np.zeros(0, dtype=np.float32)
         pairs = [(question, index.passages[int(r)].text) for r in rows]

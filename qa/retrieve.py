@@ -56,8 +56,11 @@ def candidates_batch(index, questions: list[str], config: str, depth: int,
     retrievers = _RETRIEVERS.get(config, ("dense", "bm25"))
     if "dense" in retrievers:
         d_scores, d_ids = index.dense.search_batch(qvecs, depth, allowed)
+    # Passage BM25 of every passage, once per question: it ranks (bm25 retriever) and it is the
+    # candidates' bm25 score that the reranker and the hit's `scores` use.
+    bm25_full = [index.sparse.scores(q) for q in questions]
     if "bm25" in retrievers:
-        s_scores, s_ids = index.sparse.search_batch(questions, depth, allowed)
+        s_scores, s_ids = index.sparse.top_k(bm25_full, depth, allowed)
     out = []
     for qi, q in enumerate(questions):
         dense_list = [(int(i), float(s)) for i, s in zip(d_ids[qi], d_scores[qi]) if i >= 0] \
@@ -78,7 +81,7 @@ def candidates_batch(index, questions: list[str], config: str, depth: int,
             dense_s = np.asarray(index.vectors[rows] @ qvecs[qi], dtype=np.float32)
         else:
             dense_s = np.full(len(rows), np.nan, dtype=np.float32)
-        bm25_s = index.sparse.scores(q)[rows] if len(rows) else np.zeros(0, np.float32)
+        bm25_s = bm25_full[qi][rows] if len(rows) else np.zeros(0, np.float32)
         out.append(Candidates(rows, dense_s, bm25_s, np.array([s for _, s in fused], dtype=np.float32)))
     return out
 
@@ -89,7 +92,8 @@ def rerank_candidates(index, question: str, qvec: np.ndarray, cand: Candidates, 
     n = min(depth, len(cand.rows))
     if reranker is None or n == 0:
         return cand
-    scores = reranker.rerank(index, question, qvec, cand.rows[:n])
+    scores = reranker.rerank(index, question, qvec, cand.rows[:n], dense=cand.dense[:n],
+                             bm25=cand.bm25[:n])
     order = np.concatenate([np.argsort(-scores, kind="stable"), np.arange(n, len(cand.rows))])
     rr = np.full(len(cand.rows), -np.inf, dtype=np.float32)
     rr[:n] = scores

@@ -84,15 +84,19 @@ class SparseIndex:
     def search_batch(self, questions: list[str], k: int,
                      allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k `(scores, ids)` per question; ids -1 pad rows with fewer positive scores."""
+        return self.top_k([self.scores(q) for q in questions], k, allowed)
+
+    def top_k(self, score_rows: list[np.ndarray], k: int,
+              allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k `(scores, ids)` of already computed `scores()` arrays (one per question)."""
         k = max(1, min(k, max(self.n, 1)))
-        all_s = np.zeros((len(questions), k), dtype=np.float32)
-        all_i = np.full((len(questions), k), -1, dtype=np.int64)
+        all_s = np.zeros((len(score_rows), k), dtype=np.float32)
+        all_i = np.full((len(score_rows), k), -1, dtype=np.int64)
         mask = None
         if allowed is not None:
             mask = np.zeros(self.n, dtype=bool)
             mask[allowed] = True
-        for qi, q in enumerate(questions):
-            s = self.scores(q)
+        for qi, s in enumerate(score_rows):
             if mask is not None:
                 s = np.where(mask, s, 0.0)
             pos = np.flatnonzero(s > 0)
