@@ -25,17 +25,20 @@ def sentence_spans(passage: Passage) -> list[tuple[int, int]]:
     return [(passage.char_start + s, passage.char_start + e) for s, e in split_sentences(passage.text)]
 
 
-def lexical_scores(question: str, passage: Passage, spans: list[tuple[int, int]], sparse=None) -> list[float]:
-    """IDF-weighted share of question terms in each sentence, in [0, 1]."""
-    q_terms = set(tokenize(question))
-    if not q_terms:
+def term_weights(question: str, sparse=None) -> dict[str, float]:
+    """The question's BM25 terms with their IDF (1.0 each without an index)."""
+    return {t: (sparse.idf(t) if sparse is not None else 1.0) for t in set(tokenize(question))}
+
+
+def lexical_scores(weights: dict[str, float], passage: Passage, spans: list[tuple[int, int]]) -> list[float]:
+    """IDF-weighted share of the question's terms (`term_weights`) in each sentence, in [0, 1]."""
+    if not weights:
         return [0.0] * len(spans)
-    weights = {t: (sparse.idf(t) if sparse is not None else 1.0) for t in q_terms}
     total = sum(weights.values()) or 1.0
     out = []
     for s, e in spans:
         terms = set(tokenize(passage.text[s - passage.char_start:e - passage.char_start]))
-        out.append(sum(weights[t] for t in q_terms & terms) / total / math.sqrt(1 + 0.02 * len(terms)))
+        out.append(sum(weights[t] for t in weights.keys() & terms) / total / math.sqrt(1 + 0.02 * len(terms)))
     return out
 
 
@@ -63,13 +66,14 @@ def highlight_spans(question: str, qvec: np.ndarray | None, passages: list[Passa
     if embedder is not None and qvec is not None and flat:
         texts = [passages[i].text[s - passages[i].char_start:e - passages[i].char_start] for i, s, e in flat]
         sims = sentence_vectors(texts, embedder, cache) @ qvec
+    weights = term_weights(question, sparse)  # once per question, not per passage
     out: list[tuple[int, int] | None] = []
     pos = 0
     for p, spans in zip(passages, all_spans):
         if not spans:
             out.append(None)
             continue
-        lex = lexical_scores(question, p, spans, sparse)
+        lex = lexical_scores(weights, p, spans)
         scores = [float(sims[pos + j]) + LEXICAL_WEIGHT * lex[j] for j in range(len(spans))]
         pos += len(spans)
         best = int(np.argmax(scores))
