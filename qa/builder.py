@@ -24,8 +24,8 @@ from .embed import Embedder
 from .errors import QAError
 from .sparse import SparseIndex
 from .stores import create_store, drop_replaced, row_meta, spec_matches
-from .store import (PARTIAL, commit_folder, new_tmp_folder, read_jsonl, read_manifest, write_jsonl,
-                    write_lock)
+from .records import write_tables
+from .store import PARTIAL, commit_folder, new_tmp_folder, read_jsonl, read_manifest, write_lock
 from .types import Article, Passage, content_hash
 
 SHARD_SIZE = 256
@@ -190,8 +190,7 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
         try:
             store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
             np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
-            write_jsonl(tmp / "passages.jsonl", [{**p.to_dict(), "embed_key": k} for p, k in zip(passages, keys)])
-            write_jsonl(tmp / "articles.jsonl", [{**a.to_dict(), "content_hash": a.content_hash} for a in articles])
+            write_tables(tmp, passages, keys, articles)
             sparse_dir = tmp / "bm25"
             sparse_dir.mkdir()
             SparseIndex.build([p.text for p in passages]).save(sparse_dir)

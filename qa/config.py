@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-FORMAT_VERSION = 2  # 2: adds bm25_docs/ (whole-article BM25)
+FORMAT_VERSION = 3  # 2: adds bm25_docs/ (whole-article BM25); 3: memory-mapped tables (records.py)
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_INDEX_DIR = "index"
 DEFAULT_DATA_DIR = "data/articles"

@@ -23,21 +23,22 @@ from .embed import Embedder, get_embedder
 from .errors import BadInput, IndexCorrupt, QAError
 from .ingest import IngestReport, ingest
 from .sparse import SparseIndex
-from .store import check_manifest, read_jsonl, read_manifest
+from .records import ArticleKey, ArticleTable, PassageTable
+from .store import check_manifest, read_manifest
 from .stores import VectorStore, open_store, store_spec
-from .types import Article, Hit, Passage
+from .types import Article, Hit
 
 
 class Index:
     """A loaded index folder. Cheap to load: the embedding model loads on the first question."""
 
-    def __init__(self, folder: Path, manifest: dict, articles: list[Article], passages: list[Passage],
+    def __init__(self, folder: Path, manifest: dict, articles: ArticleTable, passages: PassageTable,
                  dense: VectorStore, sparse: SparseIndex, embedder: Embedder, settings: Settings,
                  vectors: np.ndarray | None = None):
         self.folder = folder
         self.manifest = manifest
-        self.articles = {a.doc_id: a for a in articles}
-        self.passages = passages
+        self.articles = articles  # doc_id -> Article, parsed on access (qa/records.py)
+        self.passages = passages  # row -> Passage, parsed on access
         self.dense = dense
         self.sparse = sparse
         self.embedder = embedder
@@ -46,8 +47,7 @@ class Index:
         self.last_ingest: IngestReport | None = None
         self.vectors = vectors  # (n, dim) unit vectors, memory-mapped: row i == passage i
         self.sparse_docs: SparseIndex | None = None  # BM25 over whole articles, row == article order
-        order = {d: i for i, d in enumerate(self.articles)}
-        self.passage_article = np.array([order[p.doc_id] for p in passages], dtype=np.int64)
+        self.passage_article = passages.article_rows  # article row of each passage (memory-mapped)
         self._lock = threading.RLock()
         self._qcache: dict[str, np.ndarray] = {}
         self.sentence_cache: dict[str, np.ndarray] = {}  # highlight: sentence text -> vector
@@ -73,14 +73,13 @@ class Index:
         check_manifest(folder, manifest, model_id=embedder.model_id,
                        fingerprint=embedder.fingerprint() if verify else None, verify=verify)
         try:
-            articles = [Article.from_dict(a) for a in read_jsonl(folder / "articles.jsonl")]
-            passages = [Passage.from_dict(p) for p in read_jsonl(folder / "passages.jsonl")]
+            articles, passages = ArticleTable(folder), PassageTable(folder)
             dense = open_store(folder, manifest, settings)  # FAISS, or the Milvus the manifest names
             sparse = SparseIndex.load(folder / "bm25", len(passages))
             sparse_docs = (SparseIndex.load(folder / "bm25_docs", len(articles))
                            if (folder / "bm25_docs").exists() else None)
             vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        except (ValueError, KeyError, TypeError, RuntimeError, OSError) as e:
             raise IndexCorrupt(f"index at {folder} cannot be read ({type(e).__name__}: {e}); rebuild "
                                f"with `python -m qa index --rebuild --index {folder}`") from None
         if len(dense) != len(passages) or len(vectors) != len(passages):
@@ -119,14 +118,15 @@ class Index:
         """Ingest more files into this index (same doc_id replaces the old article) and reload."""
         report = ingest(list(paths))
         if report.articles:
-            merged = dict(self.articles)
+            merged = {a.doc_id: a for a in self.articles.values()}
             merged.update({a.doc_id: a for a in report.articles})
             self._rewrite(list(merged.values()), progress)
         return report
 
     def delete(self, doc_ids: list[str]) -> int:
         """Remove articles by id; returns how many were removed."""
-        keep = [a for d, a in self.articles.items() if d not in set(doc_ids)]
+        drop = set(doc_ids)
+        keep = [a for a in self.articles.values() if a.doc_id not in drop]
         removed = len(self.articles) - len(keep)
         if removed:
             if not keep:
@@ -208,10 +208,12 @@ class Index:
         """Drop remembered question embeddings (timed evaluation measures cold questions)."""
         self._qcache.clear()
 
-    def allowed_rows(self, keep: Callable[[Article], bool]) -> np.ndarray:
-        """Sorted passage rows whose article passes `keep`."""
-        docs = {d for d, a in self.articles.items() if keep(a)}
-        return np.array([i for i, p in enumerate(self.passages) if p.doc_id in docs], dtype=np.int64)
+    def allowed_rows(self, keep: Callable[[ArticleKey], bool]) -> np.ndarray:
+        """Sorted passage rows whose article passes `keep` (given its doc_id, source and date)."""
+        arts = self.articles
+        ok = np.array([keep(arts.keys_at(i)) for i in range(len(arts))], dtype=bool)
+        return np.flatnonzero(ok[self.passage_article]).astype(np.int64) if len(ok) else \
+            np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.passages)

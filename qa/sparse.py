@@ -116,7 +116,8 @@ class SparseIndex:
     def load(cls, folder: Path, n: int, stem: bool = True) -> "SparseIndex":
         import bm25s
 
-        bm = bm25s.BM25.load(str(folder), allow_pickle=False, show_progress=False)
+        # memory-mapped: a question reads the columns of its own terms, not the whole matrix
+        bm = bm25s.BM25.load(str(folder), allow_pickle=False, show_progress=False, mmap=True)
         return cls(bm, n, stem)
 
     def idf(self, token: str) -> float:

@@ -4,9 +4,10 @@ Layout of `index/`:
     manifest.json    format version, model id + weights hash, dimension, chunking, counts, checksums
     dense.faiss      FAISS index; id i == line i of passages.jsonl
     vectors.npy      float32 (n, dim) unit vectors, the embedding cache for incremental updates
-    passages.jsonl   one Passage per line (+ its embedding key)
-    articles.jsonl   one Article per line
-    bm25/            bm25s files (npy + json)
+    passages.jsonl   one Passage per line (+ its embedding key); passages.offsets.npy: line offsets
+    articles.jsonl   one Article per line; articles.offsets.npy: line offsets
+    passage_article.npy, articles.keys.json   article row per passage; doc_id/source/date per article
+    bm25/, bm25_docs/   bm25s files (npy + json) over passages and over whole articles
 
 A write builds everything in a temporary sibling folder, fsyncs it, then swaps it into place
 (one atomic `renameat2(RENAME_EXCHANGE)` on Linux), so a crash leaves the previous index intact.

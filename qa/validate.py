@@ -99,6 +99,6 @@ def filter_rows(index, source: str | None, since: str | None, until: str | None)
     rows = AllowedRows.of(index.allowed_rows(keep), {"source": src, "since": since, "until": until})
     if len(rows) == 0:
         what = ", ".join(f"{n}={v!r}" for n, v in (("source", source), ("since", since), ("until", until)) if v)
-        sources = sorted({a.source for a in index.articles.values() if a.source})
+        sources = sorted({s for s in index.articles.sources if s})
         raise BadInput(f"no article matches {what} (sources here: {', '.join(sources) or 'none'})")
     return rows

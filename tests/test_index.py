@@ -11,11 +11,12 @@ from qa.store import write_lock
 def test_build_writes_manifest_and_plain_files(built_index):
     folder = built_index.folder
     m = json.loads((folder / "manifest.json").read_text())
-    assert m["format_version"] == 2
+    assert m["format_version"] == 3
     assert m["model"]["id"] == "hash-test" and m["model"]["dim"] == 64
     assert m["counts"] == {"articles": 3, "passages": len(built_index.passages)}
     assert m["chunking"]["target_tokens"] == built_index.settings.target_tokens
-    for name in ("dense.faiss", "passages.jsonl", "articles.jsonl", "vectors.npy", "bm25/vocab.index.json", "bm25_docs/vocab.index.json"):
+    for name in ("dense.faiss", "passages.jsonl", "articles.jsonl", "vectors.npy", "bm25/vocab.index.json", "bm25_docs/vocab.index.json",
+                 "passages.offsets.npy", "articles.offsets.npy", "passage_article.npy", "articles.keys.json"):
         assert name in m["files"]
     assert not list(folder.rglob("*.pkl")) and not list(folder.rglob("*.pickle"))
     assert not list(folder.parent.glob(".index.tmp-*"))

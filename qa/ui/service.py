@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import shutil
 import threading
-from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 from ..config import DEFAULT_INDEX_DIR
 from ..errors import BadInput, IndexNotFound, QAError
@@ -157,14 +158,16 @@ class Service:
     def sources(self) -> list[str]:
         if self._index is None:
             return []
-        return sorted({a.source for a in self._index.articles.values() if a.source})
+        return sorted({s for s in self._index.articles.sources if s})
 
     def library(self) -> tuple[dict, dict]:
         """(articles by doc_id, passages per doc_id) of the current index; empty without one."""
         if not self.has_index():
             return {}, {}
         ix = self.index()
-        return dict(ix.articles), dict(Counter(p.doc_id for p in ix.passages))
+        counts = np.bincount(ix.passage_article, minlength=len(ix.articles))
+        return ({a.doc_id: a for a in ix.articles.values()},
+                {d: int(c) for d, c in zip(ix.articles.ids, counts)})
 
     # ---- uploads and deletes --------------------------------------------------------------
 

@@ -1,0 +1,161 @@
+"""The passage and article tables of an index folder, read lazily from memory-mapped JSONL.
+
+A loaded index must not hold a million passages as Python objects (~4 KB each). The builder
+writes, beside `passages.jsonl` and `articles.jsonl`, the byte offset of every line
+(`*.offsets.npy`), the article row of every passage (`passage_article.npy`) and the few article
+fields that filters and id lookups need for every article (`articles.keys.json`: doc_id, source,
+date). Loading maps the files; a `Passage` or `Article` is parsed from its line only when asked
+for, so the resident cost is a few bytes per passage plus what searches touch.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .types import Article, Passage
+
+PASSAGES, ARTICLES = "passages.jsonl", "articles.jsonl"
+PASSAGE_ARTICLE, ARTICLE_KEYS = "passage_article.npy", "articles.keys.json"
+
+
+def offsets_name(jsonl: str) -> str:
+    return jsonl.replace(".jsonl", ".offsets.npy")
+
+
+def write_records(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    """Write `rows` as JSONL and the byte offset of each line (n + 1 values) beside it."""
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    with open(path, "wb") as fh:
+        for i, row in enumerate(rows):
+            line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+            fh.write(line)
+            offsets[i + 1] = offsets[i] + len(line)
+    np.save(path.with_name(offsets_name(path.name)), offsets, allow_pickle=False)
+
+
+def write_tables(folder: Path, passages: list[Passage], keys: list[str], articles: list[Article]) -> None:
+    """Write every table file of an index: records, offsets, passage -> article rows, keys."""
+    write_records(folder / PASSAGES, [{**p.to_dict(), "embed_key": k} for p, k in zip(passages, keys)])
+    write_records(folder / ARTICLES, [{**a.to_dict(), "content_hash": a.content_hash} for a in articles])
+    row = {a.doc_id: i for i, a in enumerate(articles)}
+    np.save(folder / PASSAGE_ARTICLE, np.array([row[p.doc_id] for p in passages], dtype=np.int32),
+            allow_pickle=False)
+    (folder / ARTICLE_KEYS).write_text(json.dumps(
+        {"doc_id": [a.doc_id for a in articles], "source": [a.source for a in articles],
+         "date": [a.date for a in articles]}, ensure_ascii=False), encoding="utf-8")
+
+
+class JsonlFile:
+    """Line i of a JSONL file, through a memory map and its offsets file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offsets = np.load(path.with_name(offsets_name(path.name)), mmap_mode="r", allow_pickle=False)
+        self._fh = open(path, "rb")
+        size = self._fh.seek(0, 2)
+        if len(self.offsets) == 0 or int(self.offsets[-1]) != size:
+            raise ValueError(f"{path.name} has {size} bytes, its offsets end at "
+                             f"{int(self.offsets[-1]) if len(self.offsets) else 'nothing'}")
+        # an empty file cannot be mapped; it has no rows to read either
+        self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def row(self, i: int) -> dict[str, Any]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"row {i} of {self.path.name} (it has {len(self)})")
+        i %= len(self)
+        return json.loads(self._mm[int(self.offsets[i]):int(self.offsets[i + 1])])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                yield json.loads(line)
+
+
+class PassageTable(Sequence):
+    """`Passage` i of an index (row i == FAISS id i), parsed on access."""
+
+    def __init__(self, folder: Path):
+        self.file = JsonlFile(folder / PASSAGES)
+        self.article_rows = np.load(folder / PASSAGE_ARTICLE, mmap_mode="r", allow_pickle=False)
+        if len(self.article_rows) != len(self.file):
+            raise ValueError(f"{PASSAGE_ARTICLE} has {len(self.article_rows)} rows for "
+                             f"{len(self.file)} passages")
+        self._get = lru_cache(maxsize=4096)(self._parse)
+
+    def _parse(self, i: int) -> Passage:
+        return Passage.from_dict(self.file.row(i))
+
+    def __len__(self) -> int:
+        return len(self.file)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._get(j) for j in range(*i.indices(len(self)))]
+        return self._get(int(i) % len(self) if -len(self) <= int(i) < 0 else int(i))
+
+    def __iter__(self) -> Iterator[Passage]:
+        for row in self.file:
+            yield Passage.from_dict(row)
+
+
+class ArticleKey(NamedTuple):
+    """What filters read of an article, held for every article of a loaded index."""
+
+    doc_id: str
+    source: str
+    date: str
+
+
+class ArticleTable(Mapping):
+    """doc_id -> `Article`, in index order; bodies are parsed on access, keys held in memory."""
+
+    def __init__(self, folder: Path):
+        self.file = JsonlFile(folder / ARTICLES)
+        keys = json.loads((folder / ARTICLE_KEYS).read_text(encoding="utf-8"))
+        self.ids: list[str] = keys["doc_id"]
+        self.sources: list[str] = keys["source"]
+        self.dates: list[str] = keys["date"]
+        if not len(self.ids) == len(self.sources) == len(self.dates) == len(self.file):
+            raise ValueError(f"{ARTICLE_KEYS} does not list the {len(self.file)} articles")
+        self._row = {d: i for i, d in enumerate(self.ids)}
+        self._get = lru_cache(maxsize=1024)(self._parse)
+
+    def _parse(self, i: int) -> Article:
+        return Article.from_dict(self.file.row(i))
+
+    def row_of(self, doc_id: str) -> int:
+        return self._row[doc_id]
+
+    def at(self, row: int) -> Article:
+        return self._get(int(row))
+
+    def keys_at(self, row: int) -> ArticleKey:
+        return ArticleKey(self.ids[row], self.sources[row], self.dates[row])
+
+    def __getitem__(self, doc_id: str) -> Article:
+        return self._get(self._row[doc_id])
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._row
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def values(self):  # one sequential read instead of one parse per key
+        return [Article.from_dict(row) for row in self.file]
+
+    def items(self):
+        return list(zip(self.ids, self.values()))

@@ -1,0 +1,104 @@
+"""The memory-mapped passage and article tables (qa/records.py)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qa.errors import IndexCorrupt
+from qa.records import ArticleTable, JsonlFile, PassageTable, write_records, write_tables
+from qa.types import Article, Passage
+
+ARTS = [
+    Article("a1", "Zürich talks", "Ministers met in Zürich — twice. Prices rose 5 %.", source="TASS",
+            date="2021-06-11"),
+    Article("a2", "Cup final", "The team won. 🎉 Fans sang.", source="Reuters", date=""),
+]
+PASSAGES = [
+    Passage("p0", "a1", "Ministers met in Zürich — twice.", 0, 32, 0),
+    Passage("p1", "a1", "Prices rose 5 %.", 33, 49, 1),
+    Passage("p2", "a2", "The team won. 🎉 Fans sang.", 0, 26, 0),
+]
+
+
+@pytest.fixture
+def folder(tmp_path):
+    write_tables(tmp_path, PASSAGES, ["k0", "k1", "k2"], ARTS)
+    return tmp_path
+
+
+def test_passage_table_returns_each_passage_by_row_with_multibyte_text(folder):
+    table = PassageTable(folder)
+    assert len(table) == 3
+    assert [table[i] for i in range(3)] == PASSAGES
+    assert table[-1] == PASSAGES[2]
+    assert table[1:] == PASSAGES[1:]
+    assert list(table) == PASSAGES
+    assert table.article_rows.tolist() == [0, 0, 1]
+
+
+def test_passage_table_row_out_of_range_raises_index_error(folder):
+    with pytest.raises(IndexError, match="row 3"):
+        PassageTable(folder)[3]
+
+
+def test_article_table_maps_ids_in_index_order(folder):
+    table = ArticleTable(folder)
+    assert list(table) == ["a1", "a2"] and len(table) == 2
+    assert table["a2"] == ARTS[1] and table.at(0) == ARTS[0]
+    assert "a1" in table and "zz" not in table and table.get("zz") is None
+    assert table.values() == ARTS and dict(table.items()) == {"a1": ARTS[0], "a2": ARTS[1]}
+    assert table.keys_at(0) == ("a1", "TASS", "2021-06-11")
+    assert table.sources == ["TASS", "Reuters"] and table.dates == ["2021-06-11", ""]
+
+
+def test_records_file_keeps_embed_key_and_content_hash_per_line(folder):
+    lines = (folder / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(x)["embed_key"] for x in lines] == ["k0", "k1", "k2"]
+    art = json.loads((folder / "articles.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert art["content_hash"] == ARTS[0].content_hash
+
+
+def test_offsets_that_do_not_match_the_file_are_refused(folder):
+    offsets = np.load(folder / "passages.offsets.npy")
+    np.save(folder / "passages.offsets.npy", offsets[:-1])
+    with pytest.raises(ValueError, match="offsets end at"):
+        JsonlFile(folder / "passages.jsonl")
+
+
+def test_empty_records_file_has_no_rows(tmp_path):
+    write_records(tmp_path / "x.jsonl", [])
+    f = JsonlFile(tmp_path / "x.jsonl")
+    assert len(f) == 0 and list(f) == []
+    with pytest.raises(IndexError):
+        f.row(0)
+
+
+def test_loading_an_index_parses_no_passage_or_article(built_index):
+    from qa import Index
+
+    ix = Index.load(built_index.folder, embedder=built_index.embedder)
+    assert ix.passages._get.cache_info().currsize == 0
+    assert ix.articles._get.cache_info().currsize == 0
+    hit = ix.search("decarbonization", k=1)[0]
+    assert hit.article.doc_id == hit.doc_id == "energy"
+
+
+def test_index_with_mismatched_offsets_is_refused_as_corrupt(built_index):
+    from qa import Index
+
+    folder = built_index.folder
+    offsets = np.load(folder / "articles.offsets.npy")
+    offsets[-1] += 1
+    np.save(folder / "articles.offsets.npy", offsets)
+    with pytest.raises(IndexCorrupt, match="rebuild"):
+        Index.load(folder, embedder=built_index.embedder, verify=False)
+
+
+def test_filter_rows_come_from_article_keys(built_index):
+    rows = built_index.allowed_rows(lambda a: a.source == built_index.articles.sources[0])
+    want = [i for i, p in enumerate(built_index.passages)
+            if built_index.articles[p.doc_id].source == built_index.articles.sources[0]]
+    assert rows.tolist() == want and len(want) > 0
