@@ -23,7 +23,7 @@ from .embed import Embedder, get_embedder
 from .errors import BadInput, IndexCorrupt, QAError
 from .ingest import IngestReport, ingest
 from .sparse import SparseIndex
-from .records import ArticleKey, ArticleTable, PassageTable
+from .records import ArticleTable, PassageTable
 from .store import check_manifest, read_manifest
 from .stores import VectorStore, open_store, store_spec
 from .types import Article, Hit
@@ -208,10 +208,9 @@ class Index:
         """Drop remembered question embeddings (timed evaluation measures cold questions)."""
         self._qcache.clear()
 
-    def allowed_rows(self, keep: Callable[[ArticleKey], bool]) -> np.ndarray:
-        """Sorted passage rows whose article passes `keep` (given its doc_id, source and date)."""
-        arts = self.articles
-        ok = np.array([keep(arts.keys_at(i)) for i in range(len(arts))], dtype=bool)
+    def allowed_rows(self, keep: Callable[[str, str], bool]) -> np.ndarray:
+        """Sorted passage rows whose article's (source, date) pass `keep`."""
+        ok = self.articles.rows_where(keep)
         return np.flatnonzero(ok[self.passage_article]).astype(np.int64) if len(ok) else \
             np.zeros(0, dtype=np.int64)
 

@@ -15,7 +15,7 @@ import mmap
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Callable
 
 import numpy as np
 
@@ -108,48 +108,63 @@ class PassageTable(Sequence):
             yield Passage.from_dict(row)
 
 
-class ArticleKey(NamedTuple):
-    """What filters read of an article, held for every article of a loaded index."""
-
-    doc_id: str
-    source: str
-    date: str
-
-
 class ArticleTable(Mapping):
-    """doc_id -> `Article`, in index order; bodies are parsed on access, keys held in memory."""
+    """doc_id -> `Article`, in index order; bodies are parsed on access.
+
+    Held in memory for every article: the doc_id (a numpy bytes array, searched through its
+    sort order) and codes into the distinct sources and dates, which is what filters read.
+    """
 
     def __init__(self, folder: Path):
         self.file = JsonlFile(folder / ARTICLES)
         keys = json.loads((folder / ARTICLE_KEYS).read_text(encoding="utf-8"))
-        self.ids: list[str] = keys["doc_id"]
-        self.sources: list[str] = keys["source"]
-        self.dates: list[str] = keys["date"]
-        if not len(self.ids) == len(self.sources) == len(self.dates) == len(self.file):
+        if not len(keys["doc_id"]) == len(keys["source"]) == len(keys["date"]) == len(self.file):
             raise ValueError(f"{ARTICLE_KEYS} does not list the {len(self.file)} articles")
-        self._row = {d: i for i, d in enumerate(self.ids)}
+        # UTF-8 bytes: a quarter of numpy's fixed-width str, a fraction of a list of str
+        self.ids = np.array([d.encode("utf-8") for d in keys["doc_id"]], dtype=bytes)
+        self._order = np.argsort(self.ids, kind="stable")
+        self.source_values, self.source_codes = _codes(keys["source"])
+        self.date_values, self.date_codes = _codes(keys["date"])
         self._get = lru_cache(maxsize=1024)(self._parse)
 
     def _parse(self, i: int) -> Article:
         return Article.from_dict(self.file.row(i))
 
     def row_of(self, doc_id: str) -> int:
-        return self._row[doc_id]
+        """Row of `doc_id`. Raises KeyError when it is not in the index."""
+        if not isinstance(doc_id, str) or not len(self.ids):
+            raise KeyError(doc_id)
+        key = doc_id.encode("utf-8")
+        j = int(np.searchsorted(self.ids, key, sorter=self._order))
+        if j < len(self.ids) and self.ids[self._order[j]] == key:
+            return int(self._order[j])
+        raise KeyError(doc_id)
 
     def at(self, row: int) -> Article:
         return self._get(int(row))
 
-    def keys_at(self, row: int) -> ArticleKey:
-        return ArticleKey(self.ids[row], self.sources[row], self.dates[row])
+    def rows_where(self, keep: Callable[[str, str], bool]) -> np.ndarray:
+        """Boolean mask of the articles whose (source, date) pass `keep`, asked once per
+        distinct pair rather than once per article."""
+        pairs = self.source_codes.astype(np.int64) * (len(self.date_values) + 1) + self.date_codes
+        uniq, inverse = np.unique(pairs, return_inverse=True)
+        ok = np.array([keep(self.source_values[u // (len(self.date_values) + 1)],
+                            self.date_values[u % (len(self.date_values) + 1)]) for u in uniq.tolist()],
+                      dtype=bool)
+        return ok[inverse] if len(uniq) else np.zeros(0, dtype=bool)
 
     def __getitem__(self, doc_id: str) -> Article:
-        return self._get(self._row[doc_id])
+        return self._get(self.row_of(doc_id))
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._row
+        try:
+            self.row_of(doc_id)  # type: ignore[arg-type]
+        except KeyError:
+            return False
+        return True
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.ids)
+        return (d.decode("utf-8") for d in self.ids.tolist())
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -158,4 +173,11 @@ class ArticleTable(Mapping):
         return [Article.from_dict(row) for row in self.file]
 
     def items(self):
-        return list(zip(self.ids, self.values()))
+        return list(zip(self, self.values()))
+
+
+def _codes(values: list[str]) -> tuple[list[str], np.ndarray]:
+    """(distinct values, int32 code of each value)."""
+    uniq, codes = np.unique(np.array(values, dtype=str), return_inverse=True) if values else \
+        (np.zeros(0, dtype=str), np.zeros(0, dtype=np.int64))
+    return uniq.tolist(), codes.astype(np.int32).reshape(-1)

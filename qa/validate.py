@@ -89,16 +89,16 @@ def filter_rows(index, source: str | None, since: str | None, until: str | None)
     if not (src or since or until):
         return None
 
-    def keep(a) -> bool:
-        if src and src not in a.source.lower():
+    def keep(source: str, date: str) -> bool:
+        if src and src not in source.lower():
             return False
-        if (since or until) and not a.date:
+        if (since or until) and not date:
             return False
-        return not ((since and a.date < since) or (until and a.date > until))
+        return not ((since and date < since) or (until and date > until))
 
     rows = AllowedRows.of(index.allowed_rows(keep), {"source": src, "since": since, "until": until})
     if len(rows) == 0:
         what = ", ".join(f"{n}={v!r}" for n, v in (("source", source), ("since", since), ("until", until)) if v)
-        sources = sorted({s for s in index.articles.sources if s})
+        sources = [s for s in index.articles.source_values if s]
         raise BadInput(f"no article matches {what} (sources here: {', '.join(sources) or 'none'})")
     return rows

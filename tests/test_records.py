@@ -50,8 +50,11 @@ def test_article_table_maps_ids_in_index_order(folder):
     assert table["a2"] == ARTS[1] and table.at(0) == ARTS[0]
     assert "a1" in table and "zz" not in table and table.get("zz") is None
     assert table.values() == ARTS and dict(table.items()) == {"a1": ARTS[0], "a2": ARTS[1]}
-    assert table.keys_at(0) == ("a1", "TASS", "2021-06-11")
-    assert table.sources == ["TASS", "Reuters"] and table.dates == ["2021-06-11", ""]
+    assert table.row_of("a2") == 1
+    with pytest.raises(KeyError):
+        table.row_of("a3")
+    assert table.source_values == ["Reuters", "TASS"] and table.source_codes.tolist() == [1, 0]
+    assert table.rows_where(lambda source, date: date >= "2021").tolist() == [True, False]
 
 
 def test_records_file_keeps_embed_key_and_content_hash_per_line(folder):
@@ -98,7 +101,18 @@ def test_index_with_mismatched_offsets_is_refused_as_corrupt(built_index):
 
 
 def test_filter_rows_come_from_article_keys(built_index):
-    rows = built_index.allowed_rows(lambda a: a.source == built_index.articles.sources[0])
-    want = [i for i, p in enumerate(built_index.passages)
-            if built_index.articles[p.doc_id].source == built_index.articles.sources[0]]
-    assert rows.tolist() == want and len(want) > 0
+    source = built_index.articles["football"].source
+    rows = built_index.allowed_rows(lambda s, d: s == source)
+    want = [i for i, p in enumerate(built_index.passages) if built_index.articles[p.doc_id].source == source]
+    assert rows.tolist() == want and 0 < len(want) < len(built_index.passages)
+
+
+def test_article_ids_are_found_among_many(tmp_path):
+    arts = [Article(f"d{i:05d}", "t", "b", source=f"s{i % 7}", date=f"2020-01-{1 + i % 28:02d}")
+            for i in np.random.default_rng(0).permutation(3000)]
+    write_tables(tmp_path, [], [], arts)
+    table = ArticleTable(tmp_path)
+    assert all(table.row_of(a.doc_id) == i for i, a in enumerate(arts))
+    assert "d03000" not in table and "" not in table
+    mask = table.rows_where(lambda s, d: s == "s3" and d <= "2020-01-10")
+    assert mask.tolist() == [a.source == "s3" and a.date <= "2020-01-10" for a in arts]

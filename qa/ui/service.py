@@ -158,7 +158,7 @@ class Service:
     def sources(self) -> list[str]:
         if self._index is None:
             return []
-        return sorted({s for s in self._index.articles.sources if s})
+        return [s for s in self._index.articles.source_values if s]
 
     def library(self) -> tuple[dict, dict]:
         """(articles by doc_id, passages per doc_id) of the current index; empty without one."""
@@ -167,7 +167,7 @@ class Service:
         ix = self.index()
         counts = np.bincount(ix.passage_article, minlength=len(ix.articles))
         return ({a.doc_id: a for a in ix.articles.values()},
-                {d: int(c) for d, c in zip(ix.articles.ids, counts)})
+                {d: int(c) for d, c in zip(ix.articles, counts)})
 
     # ---- uploads and deletes --------------------------------------------------------------
 
