@@ -25,11 +25,12 @@ from .errors import QAError
 from .sparse import SparseIndex
 from .stores import create_store, drop_replaced, row_meta, spec_matches
 from .records import write_tables
+from .sentences import load_sentence_cache, plan_sentences, save_sentences
 from .store import PARTIAL, commit_folder, new_tmp_folder, read_jsonl, read_manifest, write_lock
 from .types import Article, Passage, content_hash
 
 SHARD_SIZE = 256
-Progress = Callable[[int, int], None]  # (done, total) passages embedded
+Progress = Callable[[int, int], None]  # (done, total) texts embedded: passages, then sentences
 
 
 @dataclass
@@ -40,6 +41,7 @@ class BuildStats:
     passages: int = 0
     embedded: int = 0
     reused: int = 0
+    sentences_embedded: int = 0  # distinct highlighter sentences embedded (qa/sentences.py)
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -70,6 +72,7 @@ def _load_previous(target: Path, fingerprint: str, dim: int) -> tuple[dict, dict
             keys = [p["embed_key"] for p in read_jsonl(target / "passages.jsonl")]
             if len(keys) == len(vecs):
                 cache.update(zip(keys, vecs))
+            cache.update(load_sentence_cache(target, dim))
         hashes = {a["doc_id"]: a.get("content_hash", "") for a in read_jsonl(target / "articles.jsonl")}
     except (QAError, OSError, ValueError, KeyError):
         pass  # no usable previous index: everything is embedded
@@ -120,7 +123,7 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
         embedder: the model; its weights hash is recorded and keys the embedding cache.
         settings: chunking and model settings (defaults from `Settings`).
         rebuild: ignore the previous index and shards and embed everything.
-        progress: called with (done, total) as passages are embedded.
+        progress: called with (done, total) as texts (passages, then sentences) are embedded.
 
     Raises:
         IndexLocked: another process is writing this index.
@@ -151,35 +154,41 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
         passages = chunk_articles(articles, embedder, settings)
         texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
         keys = [content_hash(fingerprint, t) for t in texts]
-        vectors = np.zeros((len(passages), dim), dtype=np.float32)
+        # the highlighter's sentences are embedded with the passages, each distinct one once
+        plan = plan_sentences(passages, fingerprint) if settings.sentence_vectors else None
+        if plan is not None:
+            texts, keys = texts + plan.texts, keys + plan.keys
+        vectors = np.zeros((len(texts), dim), dtype=np.float32)
         todo = []
         for i, key in enumerate(keys):
             if key in cache:
                 vectors[i] = cache[key]
             else:
                 todo.append(i)
-        stats.passages, stats.reused, stats.embedded = len(passages), len(passages) - len(todo), len(todo)
+        cache.clear()
+        n = len(passages)
+        stats.passages, stats.embedded = n, sum(1 for i in todo if i < n)
+        stats.reused, stats.sentences_embedded = n - stats.embedded, len(todo) - stats.embedded
         partial = target / PARTIAL
         if rebuild and partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
         # shards of todo rows, each distinct key once; a shard is saved as soon as it is embedded
         shards: list[list[int]] = []
-        done_keys: set[str] = set()
+        first: dict[str, int] = {}
         for start in range(0, len(todo), SHARD_SIZE):
-            shards.append([i for i in todo[start:start + SHARD_SIZE] if keys[i] not in done_keys])
-            done_keys.update(keys[i] for i in shards[-1])
+            shards.append([i for i in todo[start:start + SHARD_SIZE] if first.setdefault(keys[i], i) == i])
         embedded = embed_shards(embedder, settings, [[texts[i] for i in rows] for rows in shards if rows])
         try:
-            for n, start in enumerate(range(0, len(todo), SHARD_SIZE)):
-                rows = shards[n]
+            for n_shard, start in enumerate(range(0, len(todo), SHARD_SIZE)):
+                rows = shards[n_shard]
                 if rows:
                     vecs = next(embedded)
                     vectors[rows] = vecs
-                    _write_shard(partial, n, [keys[i] for i in rows], vecs, fingerprint)
+                    _write_shard(partial, n_shard, [keys[i] for i in rows], vecs, fingerprint)
                 # duplicates of a key embedded in this run reuse that vector
                 for i in todo[start:start + SHARD_SIZE]:
-                    if i not in rows:
-                        vectors[i] = vectors[keys.index(keys[i])]
+                    if first[keys[i]] != i:
+                        vectors[i] = vectors[first[keys[i]]]
                 if progress:
                     progress(min(start + SHARD_SIZE, len(todo)), len(todo))
         finally:
@@ -188,6 +197,9 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
         tmp = new_tmp_folder(target)
         store = None
         try:
+            if plan is not None:
+                save_sentences(tmp, plan, vectors[n:])
+            vectors = vectors[:n]
             store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
             np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
             write_tables(tmp, passages, keys, articles)
@@ -209,7 +221,8 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
                 **store.manifest_entry(),  # store kind and where it lives (faiss_type for FAISS)
                 "bm25": {"library": "bm25s", "k1": 1.2, "b": 0.75, "stemming": "snowball-english"},
                 "chunking": settings.chunking(),
-                "counts": {"articles": len(articles), "passages": len(passages)},
+                "counts": {"articles": len(articles), "passages": len(passages),
+                           **({"sentences": len(plan.texts)} if plan is not None else {})},
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
             store.close()  # a Milvus Lite file is released before its folder moves

@@ -25,6 +25,7 @@ class Settings:
     overlap_sentences: int = 1
     title_tokens: int = 24  # at most this many title word pieces are prepended for embedding
     embed_title: bool = True
+    sentence_vectors: bool = True  # embed each sentence at index time for the highlighter
     batch_size: int = 32
     # Embedding backend: torch (sentence-transformers fp32), onnx (fp32) or onnx-int8 (quantised).
     # onnx-int8: ~3.5x torch's throughput, SciFact nDCG@10 within 0.006 of torch (bench/RESULTS.md)
@@ -53,6 +54,7 @@ class Settings:
             "overlap_sentences": self.overlap_sentences,
             "title_tokens": self.title_tokens,
             "embed_title": self.embed_title,
+            "sentence_vectors": self.sentence_vectors,
         }
 
     def with_(self, **changes: Any) -> "Settings":

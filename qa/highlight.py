@@ -1,6 +1,7 @@
 """The answer sentence of each hit: the passage sentence closest to the question.
 
-Sentences of all hits are embedded in one batch and scored by cosine with the question plus a
+Sentence vectors come from the index (qa/sentences.py: embedded at index time), or, for an index
+built without them, the sentences of all hits are embedded in one batch; they are scored by cosine with the question plus a
 small bonus for the question's rare terms (IDF-weighted overlap), so names and numbers break
 ties. A very short best sentence is extended by the next one ("the sentence (or two)").
 """
@@ -58,14 +59,27 @@ def sentence_vectors(texts: list[str], embedder, cache: dict | None = None,
 
 
 def highlight_spans(question: str, qvec: np.ndarray | None, passages: list[Passage], embedder=None,
-                    sparse=None, cache: dict | None = None) -> list[tuple[int, int] | None]:
-    """Best sentence span (body offsets) of each passage for one question."""
-    all_spans = [sentence_spans(p) for p in passages]
-    flat = [(i, s, e) for i, spans in enumerate(all_spans) for s, e in spans]
-    sims = np.zeros(len(flat), dtype=np.float32)
-    if embedder is not None and qvec is not None and flat:
-        texts = [passages[i].text[s - passages[i].char_start:e - passages[i].char_start] for i, s, e in flat]
-        sims = sentence_vectors(texts, embedder, cache) @ qvec
+                    sparse=None, cache: dict | None = None, store=None,
+                    rows: list[int] | None = None) -> list[tuple[int, int] | None]:
+    """Best sentence span (body offsets) of each passage for one question.
+
+    With the index's `store` (qa/sentences.py) and the passages' `rows`, sentence vectors come
+    from the index (dot products); otherwise the sentences are embedded now, through `cache`.
+    """
+    if store is not None and rows is not None:
+        entries = [store.spans(r) for r in rows]
+        all_spans = [[(p.char_start + int(s), p.char_start + int(e)) for s, e, _ in ent]
+                     for p, ent in zip(passages, entries)]
+        sims = (store.similarities(np.concatenate(entries), qvec) if qvec is not None and entries
+                else np.zeros(sum(map(len, entries)), dtype=np.float32))
+    else:
+        all_spans = [sentence_spans(p) for p in passages]
+        flat = [(i, s, e) for i, spans in enumerate(all_spans) for s, e in spans]
+        sims = np.zeros(len(flat), dtype=np.float32)
+        if embedder is not None and qvec is not None and flat:
+            texts = [passages[i].text[s - passages[i].char_start:e - passages[i].char_start]
+                     for i, s, e in flat]
+            sims = sentence_vectors(texts, embedder, cache) @ qvec
     weights = term_weights(question, sparse)  # once per question, not per passage
     out: list[tuple[int, int] | None] = []
     pos = 0

@@ -24,6 +24,7 @@ from .errors import BadInput, IndexCorrupt, QAError
 from .ingest import IngestReport, ingest
 from .sparse import SparseIndex
 from .records import ArticleTable, PassageTable
+from .sentences import SentenceStore
 from .store import check_manifest, read_manifest
 from .stores import VectorStore, open_store, store_spec
 from .types import Article, Hit
@@ -47,6 +48,7 @@ class Index:
         self.last_ingest: IngestReport | None = None
         self.vectors = vectors  # (n, dim) unit vectors, memory-mapped: row i == passage i
         self.sparse_docs: SparseIndex | None = None  # BM25 over whole articles, row == article order
+        self.sentences: SentenceStore | None = None  # the highlighter's sentence vectors
         self.passage_article = passages.article_rows  # article row of each passage (memory-mapped)
         self._lock = threading.RLock()
         self._qcache: dict[str, np.ndarray] = {}
@@ -79,6 +81,7 @@ class Index:
             sparse_docs = (SparseIndex.load(folder / "bm25_docs", len(articles))
                            if (folder / "bm25_docs").exists() else None)
             vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            sentences = SentenceStore.open(folder, len(passages))
         except (ValueError, KeyError, TypeError, RuntimeError, OSError) as e:
             raise IndexCorrupt(f"index at {folder} cannot be read ({type(e).__name__}: {e}); rebuild "
                                f"with `python -m qa index --rebuild --index {folder}`") from None
@@ -91,7 +94,7 @@ class Index:
         settings = replace((settings or Settings()).with_(**manifest.get("chunking", {})),
                            store=spec["kind"], milvus_uri=uri)
         index = cls(folder, manifest, articles, passages, dense, sparse, embedder, settings, vectors)
-        index.sparse_docs = sparse_docs
+        index.sparse_docs, index.sentences = sparse_docs, sentences
         return index
 
     @classmethod
@@ -148,6 +151,7 @@ class Index:
             self.manifest, self.articles, self.passages = fresh.manifest, fresh.articles, fresh.passages
             self.dense, self.sparse = fresh.dense, fresh.sparse
             self.vectors, self.sparse_docs = fresh.vectors, fresh.sparse_docs
+            self.sentences = fresh.sentences
             self.passage_article = fresh.passage_article
             self._loaded_signature = fresh._loaded_signature
 

@@ -114,7 +114,8 @@ def search_batch(index, questions: list[str], k: int | None = None, config: str 
         config: one of CONFIGS (default `Settings.config`).
         source, since, until: article filters (source substring, ISO dates inclusive).
         candidates: depth of each retriever before fusion (default `Settings.candidates`).
-        highlight: find the answer sentence of each hit (embeds the hits' sentences).
+        highlight: find the answer sentence of each hit (dot products with the index's sentence
+            vectors; an index built without them embeds the hits' sentences now).
         group: collapse passages of other articles that report the same thing into
             `also_reported_by` (default `Settings.group`).
         reranker: "features", or the folder of a local CrossEncoder, applied after fusion.
@@ -151,7 +152,8 @@ def search_batch(index, questions: list[str], k: int | None = None, config: str 
                 else [(j, []) for j in range(min(k, len(cand.rows)))]
             passages = [index.passages[int(cand.rows[j])] for j, _ in picks]
             spans = highlight_spans(q, qv, passages, index.embedder, index.sparse,
-                                    cache=index.sentence_cache) if highlight \
+                                    cache=index.sentence_cache, store=index.sentences,
+                                    rows=[int(cand.rows[j]) for j, _ in picks]) if highlight \
                 else [None] * len(passages)
             hits = []
             for rank, ((j, others), p, span) in enumerate(zip(picks, passages, spans), 1):

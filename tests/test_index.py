@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from qa import BadInput, HashEmbedder, Index, IndexCorrupt, IndexNotFound, ModelMismatch
+from qa.chunk import split_sentences
 from qa.errors import IndexLocked
 from qa.store import write_lock
 
@@ -13,7 +14,8 @@ def test_build_writes_manifest_and_plain_files(built_index):
     m = json.loads((folder / "manifest.json").read_text())
     assert m["format_version"] == 3
     assert m["model"]["id"] == "hash-test" and m["model"]["dim"] == 64
-    assert m["counts"] == {"articles": 3, "passages": len(built_index.passages)}
+    distinct = {p.text[s:e] for p in built_index.passages for s, e in split_sentences(p.text)}
+    assert m["counts"] == {"articles": 3, "passages": len(built_index.passages), "sentences": len(distinct)}
     assert m["chunking"]["target_tokens"] == built_index.settings.target_tokens
     for name in ("dense.faiss", "passages.jsonl", "articles.jsonl", "vectors.npy", "bm25/vocab.index.json", "bm25_docs/vocab.index.json",
                  "passages.offsets.npy", "articles.offsets.npy", "passage_article.npy", "articles.keys.json"):
@@ -113,7 +115,9 @@ def test_changed_article_is_reembedded_and_removed_file_dropped(corpus_dir, tmp_
     ix = Index.build([corpus_dir], tmp_path / "ix", embedder=emb)
     stats = ix.last_build
     assert stats.changed == ["space"] and stats.removed == ["football"]
-    assert emb.embedded - before == stats.embedded == 1
+    # the changed article's one passage and its one (new) sentence
+    assert stats.embedded == 1 and stats.sentences_embedded == 1
+    assert emb.embedded - before == 2
     assert set(ix.articles) == {"energy", "space"}
 
 
@@ -190,7 +194,8 @@ def test_add_and_delete_update_incrementally(built_index, tmp_path):
     emb = built_index.embedder
     before = emb.embedded
     built_index.add([new])
-    assert emb.embedded - before == 1 == built_index.last_build.embedded
+    assert built_index.last_build.embedded == 1 and built_index.last_build.sentences_embedded == 1
+    assert emb.embedded - before == 2
     assert built_index.search("volcano ash", k=1, config="bm25")[0].doc_id == "new"
     before = emb.embedded
     assert built_index.delete(["new"]) == 1
