@@ -101,7 +101,10 @@ class DenseIndex:
     def load(cls, path: Path) -> "DenseIndex":
         import faiss
 
-        index = faiss.read_index(str(path))
+        # An IVF index is memory-mapped: a search reads only the lists it probes, so a loaded
+        # 1M-passage index does not hold its 0.4 GB of codes in memory (read-only; updates
+        # rebuild the index anyway). A flat index is read whole: every search scans all of it.
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)  # a flat index is read as usual
         kind = type(index).__name__
         if kind == "IndexHNSWFlat":
             index.hnsw.efSearch = 128

@@ -64,6 +64,18 @@ def test_ivf_save_load_keeps_type_and_nprobe(tmp_path):
     np.testing.assert_array_equal(back.search_batch(v[:4], 5)[1], d.search_batch(v[:4], 5)[1])
 
 
+def test_loaded_ivf_lists_are_memory_mapped_and_filtered_search_still_exact(tmp_path):
+    import faiss
+
+    v = clustered(3000)
+    d = DenseIndex.build(v, ann_threshold=1000)
+    d.save(tmp_path / "d.faiss")
+    back = DenseIndex.load(tmp_path / "d.faiss")
+    assert type(faiss.downcast_InvertedLists(back.index.invlists)).__name__ == "OnDiskInvertedLists"
+    allowed = np.arange(0, 3000, 7)
+    np.testing.assert_array_equal(back.search_batch(v[:6], 5, allowed)[1], d.search_batch(v[:6], 5, allowed)[1])
+
+
 def test_ivf_build_is_deterministic():
     v = clustered(3000)
     a = DenseIndex.build(v, ann_threshold=1000).search_batch(v[:9], 10)[1]
