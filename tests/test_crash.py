@@ -59,6 +59,7 @@ def test_sigkill_during_index_keeps_previous_index_and_resumes(tmp_path):
     (corpus / "old.jsonl").write_text(_records(0, 50))
     first = Index.build([corpus], ix, embedder=HashEmbedder())
     old_passages = len(first.passages)
+    old_texts = old_passages + first.manifest["counts"]["sentences"]  # passages + highlight sentences
     (corpus / "new.jsonl").write_text(_records(50, 1200))
 
     # 1) killed after the first shard of new embeddings was saved
@@ -89,8 +90,11 @@ def test_sigkill_during_index_keeps_previous_index_and_resumes(tmp_path):
     final = Index.build([corpus], ix, embedder=emb)
     stats = final.last_build
     assert len(final.articles) == 1250
-    assert stats.reused == old_passages + saved
-    assert stats.embedded == len(final.passages) - old_passages - saved == emb.embedded
+    # every text saved in a shard or held by the old index is reused; only the rest is embedded
+    texts = len(final.passages) + final.manifest["counts"]["sentences"]
+    embedded = stats.embedded + stats.sentences_embedded
+    assert texts - embedded == old_texts + saved
+    assert embedded == emb.embedded
     assert not (ix / ".partial").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ix.tmp-")]
     Index.load(ix, embedder=HashEmbedder())  # checksums verify
