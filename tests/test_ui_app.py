@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -203,3 +204,20 @@ def test_ask_ui_says_when_nothing_answers(served):
     assert "Nothing in this collection seems to answer" in cards and cards.count("class='qa-card'") == 2
     cards, _ = client.predict("football team won the cup final", 2, "hybrid", "", "", "", True, api_name="/ask_ui")
     assert "Nothing in this collection" not in cards
+
+
+def test_library_lists_only_the_newest_articles_with_their_passage_counts(tmp_path):
+    from qa import HashEmbedder, Index
+    from qa.ui.service import Service
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(json.dumps({"id": f"d{i}", "title": f"T{i}", "date": f"2020-01-{10 + i}",
+                                            "text": "One sentence about the harbour. " * (1 + i)})
+                                for i in range(6)) + "\n")
+    ix = Index.build([corpus], tmp_path / "ix", embedder=HashEmbedder())
+    service = Service(ix.folder, index=ix, upload_dir=tmp_path / "up")
+    articles, counts = service.library(limit=2)
+    assert list(articles) == ["d5", "d4"]
+    want = {d: sum(p.doc_id == d for p in ix.passages) for d in ("d5", "d4")}
+    assert counts == want and all(c > 0 for c in counts.values())
+    assert len(service.library()[0]) == 6

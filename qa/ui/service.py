@@ -18,6 +18,7 @@ from ..config import DEFAULT_INDEX_DIR
 from ..errors import BadInput, IndexNotFound, QAError
 
 DEFAULT_UPLOAD_DIR = "data/uploads"
+LIBRARY_ROWS = 1000  # the Library tab lists this many articles, newest first
 UPLOAD_EXTS = (".txt", ".md", ".html", ".htm", ".jsonl", ".csv")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -160,14 +161,19 @@ class Service:
             return []
         return [s for s in self._index.articles.source_values if s]
 
-    def library(self) -> tuple[dict, dict]:
-        """(articles by doc_id, passages per doc_id) of the current index; empty without one."""
+    def library(self, limit: int = LIBRARY_ROWS) -> tuple[dict, dict]:
+        """(articles by doc_id, passages per doc_id) of the `limit` newest articles of the
+        current index (by date, then doc_id); empty without one. Only those articles are read,
+        so the page stays fast on an archive of hundreds of thousands."""
         if not self.has_index():
             return {}, {}
         ix = self.index()
-        counts = np.bincount(ix.passage_article, minlength=len(ix.articles))
-        return ({a.doc_id: a for a in ix.articles.values()},
-                {d: int(c) for d, c in zip(ix.articles, counts)})
+        arts = ix.articles
+        # distinct dates are sorted, so date codes order articles as their dates do
+        newest = np.lexsort((arts.ids, arts.date_codes))[::-1][:limit]
+        counts = np.bincount(ix.passage_article, minlength=len(arts))
+        chosen = [arts.at(int(r)) for r in newest]
+        return ({a.doc_id: a for a in chosen}, {a.doc_id: int(counts[r]) for a, r in zip(chosen, newest)})
 
     # ---- uploads and deletes --------------------------------------------------------------
 
