@@ -6,8 +6,9 @@ QUESTIONS is anything `qa eval` reads (a JSONL/CSV question set or a BEIR folder
 question the top-k hits are retrieved once (default config, no highlight); then the answer
 sentence of every hit is chosen twice: from the index's stored int8 sentence vectors
 (qa/sentences.py, what `qa ask` does now) and by embedding the hits' sentences with the model
-(the old path, no cache). Reports how often both choose the same span and the time each path
-takes per question (median / p95 ms). Prints one JSON object.
+(the old path, no cache). Reports how often both choose the same span, for hits whose passage
+contains one of the question's answer strings how often the chosen span contains it, and the
+time each path takes per question (median / p95 ms). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ def main() -> int:
     if index.sentences is None:
         print(json.dumps({"error": f"{args.index} has no stored sentence vectors"}))
         return 1
-    questions = [q.text for q in read_source(args.questions).questions][: args.nq]
+    qset = read_source(args.questions).questions[: args.nq]
+    questions = [q.text for q in qset]
+    answers = {q.text: [a.lower() for a in q.answers] for q in qset}
     index.search(questions[0], k=1)  # load the model
     same = total = 0
     t_stored, t_fresh = [], []
+    with_answer, hit_stored, hit_fresh = 0, 0, 0
     for q in questions:
         hits = index.search(q, k=args.k, highlight=False)
         rows = [row_of(index, h.passage) for h in hits]
@@ -56,9 +60,19 @@ def main() -> int:
         t_fresh.append((time.perf_counter() - t) * 1000)
         same += sum(a == b for a, b in zip(stored, fresh))
         total += len(hits)
+        for h, a, b in zip(hits, stored, fresh):
+            found = [x for x in answers[q] if x in h.passage.text.lower()]
+            if found and a and b:
+                body = index.articles[h.doc_id].body.lower()
+                with_answer += 1
+                hit_stored += any(x in body[a[0]:a[1]] for x in found)
+                hit_fresh += any(x in body[b[0]:b[1]] for x in found)
     pct = lambda xs: {"p50": round(float(np.percentile(xs, 50)), 2), "p95": round(float(np.percentile(xs, 95)), 2)}
     print(json.dumps({"index": args.index, "questions": len(questions), "k": args.k, "hits": total,
                       "same_span_share": round(same / max(total, 1), 4),
+                      "hits_with_answer_in_passage": with_answer,
+                      "answer_in_highlight": {"stored": round(hit_stored / max(with_answer, 1), 4),
+                                              "embed_now": round(hit_fresh / max(with_answer, 1), 4)},
                       "stored_ms": pct(t_stored), "embed_now_ms": pct(t_fresh),
                       "backend": index.manifest["model"].get("backend"),
                       "loadavg_1m": float(open("/proc/loadavg").read().split()[0])}, indent=2))
