@@ -92,7 +92,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         from .cli import scale_options
 
-        settings = Settings().with_(model=args.model, **scale_options(args))
+        # evaluation ranks passages and never highlights: the highlighter's sentence vectors
+        # would cost ~70% more embedding for nothing
+        settings = Settings().with_(model=args.model, sentence_vectors=False, **scale_options(args))
         index, stats = beir_index(qset, args.cache, get_embedder(settings.model, settings.batch_size),
                                   settings, progress=_progress_bar("embedding " + qset.name))
         state = "reused" if stats.up_to_date else f"built, {stats.embedded} passages embedded"

@@ -367,6 +367,10 @@ def test_eval_cli_on_beir_folder_reports_reuse(tmp_path, capsys):
     assert "(reused;" in capsys.readouterr().err
     m = json.loads((tmp_path / "o.json").read_text())["configs"]["bm25"]["metrics"]
     assert m["with_doc_ids"] == 2 and m["with_answers"] == 1 and m["ndcg@10"] == pytest.approx(1.0)
+    # evaluation never highlights, so its corpus index embeds no sentences for it
+    [cached] = [p for p in (tmp_path / "c").iterdir() if (p / "manifest.json").exists()]
+    assert not (cached / "sentences").exists()
+    assert json.loads((cached / "manifest.json").read_text())["chunking"]["sentence_vectors"] is False
 
 
 @pytest.mark.slow
