@@ -41,6 +41,17 @@ def rss_mb() -> float:
     return 0.0
 
 
+def rss_parts_mb() -> dict[str, int]:
+    """VmRSS and its split: anonymous memory vs pages of memory-mapped files (which the kernel
+    can drop and re-read at any time) vs shared memory."""
+    out = {}
+    for line in open("/proc/self/status"):
+        key = line.split(":")[0]
+        if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+            out[key] = round(int(line.split()[1]) / 1024)
+    return out
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -135,9 +146,11 @@ def cmd_query(args) -> int:
     index = Index.load(args.folder, verify=False)
     load_s = time.perf_counter() - t
     rss_loaded = rss_mb()
+    parts_loaded = rss_parts_mb()
     questions = [q.text for q in read_source(SCIFACT).questions][: args.nq]
     index.search(questions[0], k=10, config="dense")  # the model loads on the first question
     rss_model = rss_mb()
+    parts_model = rss_parts_mb()
     for q in questions[1:6]:
         index.search(q, k=10)
     info = json.loads((Path(args.folder) / "bench_info.json").read_text()) \
@@ -176,6 +189,8 @@ def cmd_query(args) -> int:
                                    "dense_search": round(dense, 2), "bm25_search": round(bm25, 2),
                                    "fuse_rerank_cite_rest": round(mean - emb - dense - bm25, 2)}}
             print(json.dumps({name: out["configs"][name]}), file=sys.stderr)
+    out["rss_parts_mb"] = {"index_loaded": parts_loaded, "with_model": parts_model,
+                           "after_all_questions": rss_parts_mb()}
     out["peak_rss_mb"] = round(peak_rss_mb())
     out["loadavg_1m"] = float(open("/proc/loadavg").read().split()[0])
     print(json.dumps(out, indent=2))
