@@ -23,7 +23,7 @@ from .embed import Embedder, get_embedder
 from .errors import BadInput, IndexCorrupt, QAError
 from .ingest import IngestReport, ingest
 from .sparse import SparseIndex
-from .records import ArticleTable, PassageTable
+from .records import ArticleTable, PassageTable, map_npy
 from .sentences import SentenceStore
 from .store import check_manifest, read_manifest
 from .stores import VectorStore, open_store, store_spec
@@ -80,7 +80,7 @@ class Index:
             sparse = SparseIndex.load(folder / "bm25", len(passages))
             sparse_docs = (SparseIndex.load(folder / "bm25_docs", len(articles))
                            if (folder / "bm25_docs").exists() else None)
-            vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            vectors = map_npy(folder / "vectors.npy")
             sentences = SentenceStore.open(folder, len(passages))
         except (ValueError, KeyError, TypeError, RuntimeError, OSError) as e:
             raise IndexCorrupt(f"index at {folder} cannot be read ({type(e).__name__}: {e}); rebuild "

@@ -25,6 +25,35 @@ PASSAGES, ARTICLES = "passages.jsonl", "articles.jsonl"
 PASSAGE_ARTICLE, ARTICLE_KEYS = "passage_article.npy", "articles.keys.json"
 
 
+def map_npy(path: Path) -> np.ndarray:
+    """A read-only, memory-mapped view of an .npy file, advised for random access.
+
+    Searches read scattered rows (a candidate's vector, a hit's line); the kernel's default
+    read-ahead would page in ~128 KB around each one, which after a few hundred questions holds
+    most of a large file in memory for nothing.
+    """
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        shape, fortran, dtype = (np.lib.format.read_array_header_1_0(fh) if version == (1, 0)
+                                 else np.lib.format.read_array_header_2_0(fh))
+        offset = fh.tell()
+        if dtype.hasobject or fortran:
+            raise ValueError(f"{path.name} is not a plain C-order numeric array")
+        count = int(np.prod(shape))
+        if count == 0:
+            return np.zeros(shape, dtype=dtype)
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    _advise_random(mm)
+    if offset + count * dtype.itemsize > len(mm):
+        raise ValueError(f"{path.name} is shorter than its header says")
+    return np.frombuffer(mm, dtype=dtype, count=count, offset=offset).reshape(shape)
+
+
+def _advise_random(mm: mmap.mmap) -> None:
+    if hasattr(mm, "madvise") and hasattr(mmap, "MADV_RANDOM"):  # Linux / BSD; elsewhere a no-op
+        mm.madvise(mmap.MADV_RANDOM)
+
+
 def offsets_name(jsonl: str) -> str:
     return jsonl.replace(".jsonl", ".offsets.npy")
 
@@ -57,7 +86,7 @@ class JsonlFile:
 
     def __init__(self, path: Path):
         self.path = path
-        self.offsets = np.load(path.with_name(offsets_name(path.name)), mmap_mode="r", allow_pickle=False)
+        self.offsets = map_npy(path.with_name(offsets_name(path.name)))
         self._fh = open(path, "rb")
         size = self._fh.seek(0, 2)
         if len(self.offsets) == 0 or int(self.offsets[-1]) != size:
@@ -65,6 +94,8 @@ class JsonlFile:
                              f"{int(self.offsets[-1]) if len(self.offsets) else 'nothing'}")
         # an empty file cannot be mapped; it has no rows to read either
         self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        if size:
+            _advise_random(self._mm)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -86,7 +117,7 @@ class PassageTable(Sequence):
 
     def __init__(self, folder: Path):
         self.file = JsonlFile(folder / PASSAGES)
-        self.article_rows = np.load(folder / PASSAGE_ARTICLE, mmap_mode="r", allow_pickle=False)
+        self.article_rows = map_npy(folder / PASSAGE_ARTICLE)
         if len(self.article_rows) != len(self.file):
             raise ValueError(f"{PASSAGE_ARTICLE} has {len(self.article_rows)} rows for "
                              f"{len(self.file)} passages")

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .chunk import split_sentences
+from .records import map_npy
 from .types import Passage, content_hash
 
 SENTENCE_DIR = "sentences"
@@ -92,9 +93,8 @@ class SentenceStore:
 
     def __init__(self, folder: Path, n_passages: int):
         d = folder / SENTENCE_DIR
-        self.vectors = np.load(d / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        self.offsets = np.load(d / "offsets.npy", mmap_mode="r", allow_pickle=False)
-        self.entries = np.load(d / "entries.npy", mmap_mode="r", allow_pickle=False)
+        self.vectors, self.offsets, self.entries = (map_npy(d / f"{name}.npy")
+                                                    for name in ("vectors", "offsets", "entries"))
         if len(self.offsets) != n_passages + 1 or int(self.offsets[-1]) != len(self.entries):
             raise ValueError(f"{d} describes {len(self.offsets) - 1} passages, the index has {n_passages}")
         if len(self.entries) and int(self.entries[:, 2].max()) >= len(self.vectors):

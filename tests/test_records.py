@@ -116,3 +116,25 @@ def test_article_ids_are_found_among_many(tmp_path):
     assert "d03000" not in table and "" not in table
     mask = table.rows_where(lambda s, d: s == "s3" and d <= "2020-01-10")
     assert mask.tolist() == [a.source == "s3" and a.date <= "2020-01-10" for a in arts]
+
+
+@pytest.mark.parametrize("arr", [np.arange(12, dtype=np.float32).reshape(3, 4), np.array([5, -1], dtype=np.int64),
+                                 np.zeros((0, 8), dtype=np.float32), np.array([b"ab", b"c"], dtype="S2"),
+                                 np.arange(6, dtype=np.int8).reshape(2, 3)])
+def test_map_npy_reads_what_np_save_wrote(tmp_path, arr):
+    from qa.records import map_npy
+
+    np.save(tmp_path / "a.npy", arr)
+    back = map_npy(tmp_path / "a.npy")
+    assert back.dtype == arr.dtype and back.shape == arr.shape and np.array_equal(back, arr)
+    assert not back.flags.writeable or back.size == 0
+
+
+def test_map_npy_refuses_a_truncated_file(tmp_path):
+    from qa.records import map_npy
+
+    np.save(tmp_path / "a.npy", np.ones((100, 4), dtype=np.float32))
+    data = (tmp_path / "a.npy").read_bytes()
+    (tmp_path / "a.npy").write_bytes(data[:-16])
+    with pytest.raises(ValueError, match="shorter"):
+        map_npy(tmp_path / "a.npy")
