@@ -190,6 +190,14 @@ def test_onnx_int8_embeddings_agree_with_torch(exported, real_embedder):
 
 
 @pytest.mark.slow
+def test_onnx_session_threads_do_not_spin_between_runs(exported):
+    # spinning ORT threads steal the 2 cores from FAISS/numpy right after a question is encoded
+    e, _ = exported
+    entry = e.session().get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+    assert entry == "0"
+
+
+@pytest.mark.slow
 def test_onnx_embeddings_barely_depend_on_batch_neighbours(exported):
     # dynamic quantisation scales activations per batch, so neighbours move a vector a little
     e, vecs = exported
