@@ -202,7 +202,7 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
             vectors = vectors[:n]
             store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
             np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
-            write_tables(tmp, passages, keys, articles)
+            write_tables(tmp, passages, keys[:n], articles)
             sparse_dir = tmp / "bm25"
             sparse_dir.mkdir()
             SparseIndex.build([p.text for p in passages]).save(sparse_dir)
