@@ -82,15 +82,37 @@ class DenseIndex:
             return self.index.search(q, k)
         if len(allowed) == 0:
             return np.zeros((len(q), 0), np.float32), np.zeros((len(q), 0), np.int64)
-        sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+        # a bitmap of all rows: building it is one packbits, not a hash set of every allowed id
+        # (FAISS reads ids past its end as not allowed; its length argument is in bytes)
+        allowed = np.asarray(allowed, dtype=np.int64)
+        bits = np.zeros(max(len(self), int(allowed.max()) + 1), dtype=bool)
+        bits[allowed] = True
+        bitmap = np.packbits(bits, bitorder="little")
+        sel = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+        k = min(k, len(allowed))
         if self.kind == "IndexHNSWFlat":
             params = faiss.SearchParametersHNSW(sel=sel, efSearch=256)
         elif self.kind == "IndexIVFScalarQuantizer":
-            # every list: the allowed rows may sit in lists a plain probe would skip
-            params = faiss.SearchParametersIVF(sel=sel, nprobe=self.index.nlist)
+            return self._search_ivf_filtered(q, k, sel, len(allowed) / len(self))
         else:
             params = faiss.SearchParameters(sel=sel)
-        return self.index.search(q, min(k, len(allowed)), params=params)
+        return self.index.search(q, k, params=params)
+
+    def _search_ivf_filtered(self, q: np.ndarray, k: int, sel, share: float) -> tuple[np.ndarray, np.ndarray]:
+        """IVF search among allowed rows only: probe nprobe / share lists, so about as many
+        allowed vectors are scanned as an unfiltered search scans; a question that still finds
+        fewer than k (its allowed rows sit in other lists) is searched again over every list."""
+        import faiss
+
+        nlist, nprobe = self.index.nlist, self.index.nprobe
+        probe = min(nlist, int(np.ceil(nprobe / max(share, 1e-9))))
+        scores, ids = self.index.search(q, k, params=faiss.SearchParametersIVF(sel=sel, nprobe=probe))
+        short = np.flatnonzero((ids < 0).any(axis=1)) if probe < nlist else np.zeros(0, dtype=np.int64)
+        if len(short):
+            s2, i2 = self.index.search(np.ascontiguousarray(q[short]), k,
+                                       params=faiss.SearchParametersIVF(sel=sel, nprobe=nlist))
+            scores[short], ids[short] = s2, i2
+        return scores, ids
 
     def save(self, path: Path) -> None:
         import faiss

@@ -212,9 +212,10 @@ class Index:
         """Drop remembered question embeddings (timed evaluation measures cold questions)."""
         self._qcache.clear()
 
-    def allowed_rows(self, keep: Callable[[str, str], bool]) -> np.ndarray:
-        """Sorted passage rows whose article's (source, date) pass `keep`."""
-        ok = self.articles.rows_where(keep)
+    def allowed_rows(self, source_ok: Callable[[str], bool] | None = None,
+                     date_ok: Callable[[str], bool] | None = None) -> np.ndarray:
+        """Sorted passage rows whose article's source and date pass the predicates."""
+        ok = self.articles.rows_where(source_ok, date_ok)
         return np.flatnonzero(ok[self.passage_article]).astype(np.int64) if len(ok) else \
             np.zeros(0, dtype=np.int64)
 

@@ -174,15 +174,16 @@ class ArticleTable(Mapping):
     def at(self, row: int) -> Article:
         return self._get(int(row))
 
-    def rows_where(self, keep: Callable[[str, str], bool]) -> np.ndarray:
-        """Boolean mask of the articles whose (source, date) pass `keep`, asked once per
-        distinct pair rather than once per article."""
-        pairs = self.source_codes.astype(np.int64) * (len(self.date_values) + 1) + self.date_codes
-        uniq, inverse = np.unique(pairs, return_inverse=True)
-        ok = np.array([keep(self.source_values[u // (len(self.date_values) + 1)],
-                            self.date_values[u % (len(self.date_values) + 1)]) for u in uniq.tolist()],
-                      dtype=bool)
-        return ok[inverse] if len(uniq) else np.zeros(0, dtype=bool)
+    def rows_where(self, source_ok: Callable[[str], bool] | None = None,
+                   date_ok: Callable[[str], bool] | None = None) -> np.ndarray:
+        """Boolean mask of the articles whose source passes `source_ok` and whose date passes
+        `date_ok` (None: any); each predicate is asked once per distinct value."""
+        ok = np.ones(len(self.ids), dtype=bool)
+        for pred, values, codes in ((source_ok, self.source_values, self.source_codes),
+                                    (date_ok, self.date_values, self.date_codes)):
+            if pred is not None and len(values):
+                ok &= np.array([bool(pred(v)) for v in values], dtype=bool)[codes]
+        return ok
 
     def __getitem__(self, doc_id: str) -> Article:
         return self._get(self.row_of(doc_id))

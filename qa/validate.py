@@ -89,14 +89,14 @@ def filter_rows(index, source: str | None, since: str | None, until: str | None)
     if not (src or since or until):
         return None
 
-    def keep(source: str, date: str) -> bool:
-        if src and src not in source.lower():
-            return False
-        if (since or until) and not date:
-            return False
-        return not ((since and date < since) or (until and date > until))
+    def source_ok(source: str) -> bool:
+        return src in source.lower()
 
-    rows = AllowedRows.of(index.allowed_rows(keep), {"source": src, "since": since, "until": until})
+    def date_ok(date: str) -> bool:  # an undated article never passes a date filter
+        return bool(date) and not ((since and date < since) or (until and date > until))
+
+    rows = AllowedRows.of(index.allowed_rows(source_ok if src else None, date_ok if (since or until) else None),
+                          {"source": src, "since": since, "until": until})
     if len(rows) == 0:
         what = ", ".join(f"{n}={v!r}" for n, v in (("source", source), ("since", since), ("until", until)) if v)
         sources = [s for s in index.articles.source_values if s]

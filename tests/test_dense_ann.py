@@ -55,6 +55,36 @@ def test_ivf_filtered_search_returns_only_allowed_rows_and_finds_them_all():
     assert (np.diff(scores, axis=1) <= 1e-6).all()
 
 
+def test_ivf_filtered_search_probes_by_selectivity_and_keeps_recall():
+    v = clustered(8000)
+    q = clustered(40, seed=2)
+    d = DenseIndex.build(v, ann_threshold=1000)
+    allowed = np.arange(0, 8000, 4, dtype=np.int64)  # a quarter of the rows, spread over every list
+    _, ids = d.search_batch(q, 10, allowed=allowed)
+    assert np.isin(ids, allowed).all()
+    exact = allowed[brute_force(v[allowed], q, 10)]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, exact)])
+    assert recall >= 0.9, recall
+
+
+def test_ivf_filtered_search_falls_back_to_every_list_when_short():
+    import faiss
+
+    v = clustered(8000)
+    d = DenseIndex.build(v, ann_threshold=1000)
+    # the allowed rows are the 1,500 least like the question: the lists probed for the question
+    # hold few of them, so the first pass comes back short (checked below) and all lists are read
+    allowed = np.sort(np.argsort(v @ v[0])[:1500]).astype(np.int64)
+    probe = int(np.ceil(d.index.nprobe / (len(allowed) / len(v))))
+    _, first = d.index.search(v[:1], 400, params=faiss.SearchParametersIVF(
+        sel=faiss.IDSelectorBatch(allowed), nprobe=probe))
+    assert probe < d.index.nlist and (first < 0).any()
+    scores, ids = d.search_batch(v[:1], 400, allowed=allowed)
+    assert (ids >= 0).all() and np.isin(ids, allowed).all()
+    exact = allowed[brute_force(v[allowed], v[:1], 400)]
+    assert len(set(ids[0]) & set(exact[0])) / 400 >= 0.9
+
+
 def test_ivf_save_load_keeps_type_and_nprobe(tmp_path):
     v = clustered(3000)
     d = DenseIndex.build(v, ann_threshold=1000)
@@ -92,3 +122,17 @@ def test_manifest_records_ann_type_above_threshold(corpus_dir, tmp_path, monkeyp
     index = Index.build([corpus_dir], tmp_path / "ix", embedder=__import__("qa").HashEmbedder())
     assert json.loads((tmp_path / "ix" / "manifest.json").read_text())["faiss_type"] == "IndexIVFScalarQuantizer"
     assert index.search("decarbonization", k=1, config="dense")[0].article.title == "Russia proposes energy talks"
+
+
+@pytest.mark.parametrize("n", [6, 3000])
+def test_filtered_search_after_deletes_allows_ids_past_the_row_count(n, tmp_path):
+    from qa.config import Settings
+    from qa.stores.faiss import FaissStore
+
+    v = clustered(n)
+    meta = [{"doc_id": f"d{i}", "source": "", "date": ""} for i in range(n)]
+    store = FaissStore.create(tmp_path, v, meta, Settings())
+    store.delete(np.arange(0, n // 2))  # the ids left are n//2 .. n-1, most past len(store)
+    allowed = np.array([n - 1, n - 3], dtype=np.int64)
+    _, ids = store.search_batch(v[[n - 1]], 5, allowed=allowed)
+    assert sorted(ids[0].tolist()) == sorted(allowed.tolist())

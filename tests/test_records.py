@@ -54,7 +54,9 @@ def test_article_table_maps_ids_in_index_order(folder):
     with pytest.raises(KeyError):
         table.row_of("a3")
     assert table.source_values == ["Reuters", "TASS"] and table.source_codes.tolist() == [1, 0]
-    assert table.rows_where(lambda source, date: date >= "2021").tolist() == [True, False]
+    assert table.rows_where(date_ok=lambda date: date >= "2021").tolist() == [True, False]
+    assert table.rows_where(source_ok=lambda s: s == "Reuters").tolist() == [False, True]
+    assert table.rows_where().tolist() == [True, True]
 
 
 def test_records_file_keeps_embed_key_and_content_hash_per_line(folder):
@@ -102,7 +104,7 @@ def test_index_with_mismatched_offsets_is_refused_as_corrupt(built_index):
 
 def test_filter_rows_come_from_article_keys(built_index):
     source = built_index.articles["football"].source
-    rows = built_index.allowed_rows(lambda s, d: s == source)
+    rows = built_index.allowed_rows(source_ok=lambda s: s == source)
     want = [i for i, p in enumerate(built_index.passages) if built_index.articles[p.doc_id].source == source]
     assert rows.tolist() == want and 0 < len(want) < len(built_index.passages)
 
@@ -114,7 +116,7 @@ def test_article_ids_are_found_among_many(tmp_path):
     table = ArticleTable(tmp_path)
     assert all(table.row_of(a.doc_id) == i for i, a in enumerate(arts))
     assert "d03000" not in table and "" not in table
-    mask = table.rows_where(lambda s, d: s == "s3" and d <= "2020-01-10")
+    mask = table.rows_where(lambda s: s == "s3", lambda d: d <= "2020-01-10")
     assert mask.tolist() == [a.source == "s3" and a.date <= "2020-01-10" for a in arts]
 
 
