@@ -145,6 +145,13 @@ def pct(ms: list[float]) -> dict[str, float]:
     return {f"p{p}": round(float(np.percentile(ms, p)), 2) for p in (50, 95, 99)}
 
 
+def _predicates(kw: dict):
+    """(source_ok, date_ok) of a filter, as qa.validate.filter_rows builds them."""
+    src, since = kw.get("source", "").lower(), kw.get("since")
+    return ((lambda s: src in s.lower()) if src else None,
+            (lambda d: bool(d) and d >= since) if since else None)
+
+
 def cmd_query(args) -> int:
     import qa.retrieve as retrieve_mod
     from qa import Index
@@ -205,6 +212,27 @@ def cmd_query(args) -> int:
                                    "dense_search": round(dense, 2), "bm25_search": round(bm25, 2),
                                    "fuse_rerank_cite_rest": round(mean - qenc - max(hl, emb - qenc) - dense - bm25, 2)}}
             print(json.dumps({name: out["configs"][name]}), file=sys.stderr)
+    # metadata filters on the default configuration (synthetic sources "Source 0".."Source 49",
+    # dates 2010-2023): a source substring, a date range, both
+    filters = {"source": {"source": "Source 3"}, "since": {"since": "2020-01-01"},
+               "source+since": {"source": "Source 1", "since": "2015-01-01"}}
+    out["filtered"] = {}
+    for name, kw in filters.items():
+        try:
+            for q in warmup:
+                index.search(q, k=10, **kw)
+        except Exception as e:  # an index without such sources or dates
+            out["filtered"][name] = {"error": str(e)}
+            continue
+        ms = []
+        for q in questions:
+            index.forget_questions()
+            t = time.perf_counter()
+            index.search(q, k=10, **kw)
+            ms.append((time.perf_counter() - t) * 1000)
+        out["filtered"][name] = {"filter": kw, "share_of_passages": round(
+            len(index.allowed_rows(*_predicates(kw))) / len(index), 4), "latency_ms": pct(ms)}
+        print(json.dumps({f"filtered {name}": out["filtered"][name]}), file=sys.stderr)
     out["rss_parts_mb"] = {"index_loaded": parts_loaded, "with_model": parts_model,
                            "after_all_questions": rss_parts_mb()}
     out["peak_rss_mb"] = round(peak_rss_mb())
