@@ -159,7 +159,8 @@ def check_manifest(folder: Path, manifest: dict[str, Any], model_id: str | None 
     fmt = manifest.get("format_version")
     if fmt != FORMAT_VERSION:
         raise ModelMismatch(f"index at {folder} has format version {fmt!r}, this qa reads "
-                            f"{FORMAT_VERSION}; {rebuild}")
+                            f"{FORMAT_VERSION}; re-index with `python -m qa index PATH --index {folder}` "
+                            f"(PATH: the articles it was built from; its embeddings are reused, not redone)")
     model = manifest.get("model", {})
     if model_id is not None and model.get("id") != model_id:
         raise ModelMismatch(f"index at {folder} was built with model {model.get('id')!r}, "
