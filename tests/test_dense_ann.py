@@ -101,7 +101,8 @@ def test_loaded_ivf_lists_are_memory_mapped_and_filtered_search_still_exact(tmp_
     d = DenseIndex.build(v, ann_threshold=1000)
     d.save(tmp_path / "d.faiss")
     back = DenseIndex.load(tmp_path / "d.faiss")
-    assert type(faiss.downcast_InvertedLists(back.index.invlists)).__name__ == "OnDiskInvertedLists"
+    lists = faiss.downcast_InvertedLists(back.index.invlists)
+    assert type(lists).__name__ == "OnDiskInvertedLists" and lists.prefetch_nthread == 0
     allowed = np.arange(0, 3000, 7)
     np.testing.assert_array_equal(back.search_batch(v[:6], 5, allowed)[1], d.search_batch(v[:6], 5, allowed)[1])
 
