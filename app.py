@@ -150,7 +150,7 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
             progress(0, desc="Reading files")
 
             def step(done, total):
-                progress((done, total), desc="Embedding passages", unit="passages")
+                progress((done, total), desc="Embedding passages and sentences", unit="texts")
 
             try:
                 report = service.add(saved, progress=step)

@@ -25,7 +25,7 @@ from .errors import QAError
 from .sparse import SparseIndex
 from .stores import create_store, drop_replaced, row_meta, spec_matches
 from .records import write_tables
-from .sentences import load_sentence_cache, plan_sentences, save_sentences
+from .sentences import SentenceCache, plan_sentences, save_sentences
 from .store import PARTIAL, commit_folder, new_tmp_folder, read_jsonl, read_manifest, write_lock
 from .types import Article, Passage, content_hash
 
@@ -59,11 +59,14 @@ def embed_text(passage: Passage, article: Article, embedder: Embedder, settings:
     return passage.text
 
 
-def _load_previous(target: Path, fingerprint: str, dim: int) -> tuple[dict, dict[str, np.ndarray], dict]:
-    """(manifest, key -> vector cache, doc_id -> article hash) of the index at `target`, if usable."""
+def _load_previous(target: Path, fingerprint: str, dim: int,
+                   sentences: bool) -> tuple[dict, dict[str, np.ndarray], dict, SentenceCache]:
+    """(manifest, key -> vector cache, doc_id -> article hash, stored sentence vectors) of the
+    index at `target`, if usable (sentence vectors only when this build makes them)."""
     cache: dict[str, np.ndarray] = {}
     hashes: dict[str, str] = {}
     manifest: dict = {}
+    stored = SentenceCache(None, dim)
     try:
         manifest = read_manifest(target)
         model = manifest.get("model", {})
@@ -72,7 +75,8 @@ def _load_previous(target: Path, fingerprint: str, dim: int) -> tuple[dict, dict
             keys = [p["embed_key"] for p in read_jsonl(target / "passages.jsonl")]
             if len(keys) == len(vecs):
                 cache.update(zip(keys, vecs))
-            cache.update(load_sentence_cache(target, dim))
+            if sentences:
+                stored = SentenceCache(target, dim)
         hashes = {a["doc_id"]: a.get("content_hash", "") for a in read_jsonl(target / "articles.jsonl")}
     except (QAError, OSError, ValueError, KeyError):
         pass  # no usable previous index: everything is embedded
@@ -86,7 +90,7 @@ def _load_previous(target: Path, fingerprint: str, dim: int) -> tuple[dict, dict
                 cache.update(zip(info["keys"], vecs))
         except (OSError, ValueError, KeyError):
             continue  # a shard cut short by a crash: its passages are embedded again
-    return manifest, cache, hashes
+    return manifest, cache, hashes, stored
 
 
 def _write_shard(folder: Path, n: int, keys: list[str], vecs: np.ndarray, fingerprint: str) -> None:
@@ -133,7 +137,8 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
     target = Path(target)
     fingerprint, dim = embedder.fingerprint(), embedder.dim
     with write_lock(target):
-        manifest, cache, old_hashes = ({}, {}, {}) if rebuild else _load_previous(target, fingerprint, dim)
+        manifest, cache, old_hashes, stored = (({}, {}, {}, SentenceCache(None, dim)) if rebuild else
+                                               _load_previous(target, fingerprint, dim, settings.sentence_vectors))
         stats = BuildStats(articles=len(articles))
         new_hashes = {a.doc_id: a.content_hash for a in articles}
         stats.added = sorted(d for d in new_hashes if d not in old_hashes)
@@ -163,9 +168,12 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
         for i, key in enumerate(keys):
             if key in cache:
                 vectors[i] = cache[key]
+            elif key in stored:
+                vectors[i] = stored[key]
             else:
                 todo.append(i)
         cache.clear()
+        stored = SentenceCache(None, dim)  # release the previous index's map
         n = len(passages)
         stats.passages, stats.embedded = n, sum(1 for i in todo if i < n)
         stats.reused, stats.sentences_embedded = n - stats.embedded, len(todo) - stats.embedded

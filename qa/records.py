@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import mmap
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,8 +26,9 @@ PASSAGES, ARTICLES = "passages.jsonl", "articles.jsonl"
 PASSAGE_ARTICLE, ARTICLE_KEYS = "passage_article.npy", "articles.keys.json"
 
 
-def map_npy(path: Path) -> np.ndarray:
-    """A read-only, memory-mapped view of an .npy file, advised for random access.
+def map_npy(path: Path, random: bool = True) -> np.ndarray:
+    """A read-only, memory-mapped view of an .npy file, advised for random access unless
+    `random` is False (a file read whole, where the kernel's read-ahead helps).
 
     Searches read scattered rows (a candidate's vector, a hit's line); the kernel's default
     read-ahead would page in ~128 KB around each one, which after a few hundred questions holds
@@ -43,7 +45,8 @@ def map_npy(path: Path) -> np.ndarray:
         if count == 0:
             return np.zeros(shape, dtype=dtype)
         mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    _advise_random(mm)
+    if random:
+        _advise_random(mm)
     if offset + count * dtype.itemsize > len(mm):
         raise ValueError(f"{path.name} is shorter than its header says")
     return np.frombuffer(mm, dtype=dtype, count=count, offset=offset).reshape(shape)
@@ -81,19 +84,38 @@ def write_tables(folder: Path, passages: list[Passage], keys: list[str], article
          "date": [a.date for a in articles]}, ensure_ascii=False), encoding="utf-8")
 
 
+class _LRU:
+    """The last `size` parsed records by row. Holds no reference to its table, so a replaced
+    table (and its memory maps) is freed as soon as the index lets go of it."""
+
+    def __init__(self, size: int):
+        self.size, self.items = size, OrderedDict()
+        self.lock = threading.Lock()  # the UI reads articles while a search runs
+
+    def get(self, key: int, make: Callable[[int], Any]) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+            value = self.items[key] = make(key)
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
+            return value
+
+
 class JsonlFile:
     """Line i of a JSONL file, through a memory map and its offsets file."""
 
     def __init__(self, path: Path):
         self.path = path
         self.offsets = map_npy(path.with_name(offsets_name(path.name)))
-        self._fh = open(path, "rb")
-        size = self._fh.seek(0, 2)
-        if len(self.offsets) == 0 or int(self.offsets[-1]) != size:
-            raise ValueError(f"{path.name} has {size} bytes, its offsets end at "
-                             f"{int(self.offsets[-1]) if len(self.offsets) else 'nothing'}")
-        # an empty file cannot be mapped; it has no rows to read either
-        self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        with open(path, "rb") as fh:  # the map keeps its own descriptor
+            size = fh.seek(0, 2)
+            if len(self.offsets) == 0 or int(self.offsets[-1]) != size:
+                raise ValueError(f"{path.name} has {size} bytes, its offsets end at "
+                                 f"{int(self.offsets[-1]) if len(self.offsets) else 'nothing'}")
+            # an empty file cannot be mapped; it has no rows to read either
+            self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         if size:
             _advise_random(self._mm)
 
@@ -117,14 +139,14 @@ class PassageTable(Sequence):
 
     def __init__(self, folder: Path):
         self.file = JsonlFile(folder / PASSAGES)
-        self.article_rows = map_npy(folder / PASSAGE_ARTICLE)
+        self.article_rows = map_npy(folder / PASSAGE_ARTICLE, random=False)  # filters read it whole
         if len(self.article_rows) != len(self.file):
             raise ValueError(f"{PASSAGE_ARTICLE} has {len(self.article_rows)} rows for "
                              f"{len(self.file)} passages")
-        self._get = lru_cache(maxsize=4096)(self._parse)
+        self._cache = _LRU(4096)
 
-    def _parse(self, i: int) -> Passage:
-        return Passage.from_dict(self.file.row(i))
+    def _get(self, i: int) -> Passage:
+        return self._cache.get(i, lambda j: Passage.from_dict(self.file.row(j)))
 
     def __len__(self) -> int:
         return len(self.file)
@@ -151,21 +173,22 @@ class ArticleTable(Mapping):
         keys = json.loads((folder / ARTICLE_KEYS).read_text(encoding="utf-8"))
         if not len(keys["doc_id"]) == len(keys["source"]) == len(keys["date"]) == len(self.file):
             raise ValueError(f"{ARTICLE_KEYS} does not list the {len(self.file)} articles")
-        # UTF-8 bytes: a quarter of numpy's fixed-width str, a fraction of a list of str
-        self.ids = np.array([d.encode("utf-8") for d in keys["doc_id"]], dtype=bytes)
+        # UTF-8 bytes: a quarter of numpy's fixed-width str, a fraction of a list of str. Each
+        # id ends in 0xFF (never in UTF-8) because numpy drops trailing NUL bytes of an item.
+        self.ids = np.array([_id_key(d) for d in keys["doc_id"]], dtype=bytes)
         self._order = np.argsort(self.ids, kind="stable")
         self.source_values, self.source_codes = _codes(keys["source"])
         self.date_values, self.date_codes = _codes(keys["date"])
-        self._get = lru_cache(maxsize=1024)(self._parse)
+        self._cache = _LRU(1024)
 
-    def _parse(self, i: int) -> Article:
-        return Article.from_dict(self.file.row(i))
+    def _get(self, i: int) -> Article:
+        return self._cache.get(i, lambda j: Article.from_dict(self.file.row(j)))
 
     def row_of(self, doc_id: str) -> int:
         """Row of `doc_id`. Raises KeyError when it is not in the index."""
         if not isinstance(doc_id, str) or not len(self.ids):
             raise KeyError(doc_id)
-        key = doc_id.encode("utf-8")
+        key = _id_key(doc_id)
         j = int(np.searchsorted(self.ids, key, sorter=self._order))
         if j < len(self.ids) and self.ids[self._order[j]] == key:
             return int(self._order[j])
@@ -196,7 +219,7 @@ class ArticleTable(Mapping):
         return True
 
     def __iter__(self) -> Iterator[str]:
-        return (d.decode("utf-8") for d in self.ids.tolist())
+        return (d[:-1].decode("utf-8") for d in self.ids.tolist())
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -206,6 +229,10 @@ class ArticleTable(Mapping):
 
     def items(self):
         return list(zip(self, self.values()))
+
+
+def _id_key(doc_id: str) -> bytes:
+    return doc_id.encode("utf-8") + b"\xff"
 
 
 def _codes(values: list[str]) -> tuple[list[str], np.ndarray]:

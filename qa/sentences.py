@@ -15,6 +15,7 @@ quarter of the bytes. All four files are memory-mapped on load.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,16 +77,39 @@ def save_sentences(folder: Path, plan: SentencePlan, vectors: np.ndarray) -> Non
     np.save(out / "entries.npy", plan.entries, allow_pickle=False)
 
 
-def load_sentence_cache(folder: Path, dim: int) -> dict[str, np.ndarray]:
-    """key -> float32 vector of the sentences an index folder holds ({} without any)."""
-    d = folder / SENTENCE_DIR
-    if not (d / "keys.npy").exists():
-        return {}
-    keys = np.load(d / "keys.npy", allow_pickle=False)
-    vecs = np.load(d / "vectors.npy", mmap_mode="r", allow_pickle=False)
-    if len(keys) != len(vecs) or vecs.shape[1] != dim:
-        return {}
-    return {k.decode("ascii"): v.astype(np.float32) / SCALE for k, v in zip(keys.tolist(), vecs)}
+class SentenceCache(Mapping):
+    """key -> float32 vector of the sentences an index folder stores, for the next build.
+
+    Holds a key -> row dict and the memory-mapped int8 matrix (~120 bytes per sentence in
+    memory, not a float32 array each); empty when the folder has no usable sentence files.
+    """
+
+    def __init__(self, folder: Path | None = None, dim: int = 0):
+        self.rows: dict[str, int] = {}
+        self.vectors = np.zeros((0, dim), dtype=np.int8)
+        d = folder / SENTENCE_DIR if folder is not None else None
+        if d is None or not (d / "keys.npy").exists():
+            return
+        try:
+            keys = np.load(d / "keys.npy", allow_pickle=False)
+            vecs = map_npy(d / "vectors.npy")
+        except (OSError, ValueError):
+            return  # unreadable: those sentences are embedded again
+        if len(keys) == len(vecs) and vecs.ndim == 2 and vecs.shape[1] == dim:
+            self.vectors = vecs
+            self.rows = {k.decode("ascii"): i for i, k in enumerate(keys.tolist())}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.vectors[self.rows[key]].astype(np.float32) / SCALE
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.rows
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 class SentenceStore:
@@ -95,10 +119,13 @@ class SentenceStore:
         d = folder / SENTENCE_DIR
         self.vectors, self.offsets, self.entries = (map_npy(d / f"{name}.npy")
                                                     for name in ("vectors", "offsets", "entries"))
-        if len(self.offsets) != n_passages + 1 or int(self.offsets[-1]) != len(self.entries):
+        # (checksums in the manifest guard the contents; these checks catch files of another build
+        # without reading them whole)
+        if len(self.offsets) != n_passages + 1:
             raise ValueError(f"{d} describes {len(self.offsets) - 1} passages, the index has {n_passages}")
-        if len(self.entries) and int(self.entries[:, 2].max()) >= len(self.vectors):
-            raise ValueError(f"{d}/entries.npy points past its {len(self.vectors)} vectors")
+        if int(self.offsets[-1]) != len(self.entries):
+            raise ValueError(f"{d}/offsets.npy ends at entry {int(self.offsets[-1])}, "
+                             f"entries.npy has {len(self.entries)}")
 
     @classmethod
     def open(cls, folder: Path, n_passages: int) -> "SentenceStore | None":

@@ -147,6 +147,23 @@ def read_manifest(folder: Path) -> dict[str, Any]:
                            f"--index {folder}`") from None
 
 
+def reindex_command(folder: Path, manifest: dict[str, Any]) -> str:
+    """The `qa index` command that rebuilds `folder` with the model, backend, chunking and
+    store its manifest records (only what differs from the defaults is spelled out)."""
+    from .config import Settings
+
+    d, model, chunk = Settings(), manifest.get("model", {}), manifest.get("chunking", {})
+    opts = [(model.get("id"), d.model, "--model"), (model.get("backend"), d.backend, "--backend"),
+            (chunk.get("target_tokens"), d.target_tokens, "--target-tokens"),
+            (chunk.get("overlap_sentences"), d.overlap_sentences, "--overlap"),
+            ((manifest.get("store") or {}).get("kind"), "faiss", "--store")]
+    cmd = [f"python -m qa index PATH --index {folder}"]
+    cmd += [f"{flag} {value}" for value, default, flag in opts if value is not None and value != default]
+    if chunk.get("sentence_vectors") is False:
+        cmd.append("--no-sentence-vectors")
+    return " ".join(cmd)
+
+
 def check_manifest(folder: Path, manifest: dict[str, Any], model_id: str | None = None,
                    fingerprint: str | None = None, verify: bool = True) -> None:
     """Refuse an index of another format or model, or with missing/changed files.
@@ -159,7 +176,7 @@ def check_manifest(folder: Path, manifest: dict[str, Any], model_id: str | None 
     fmt = manifest.get("format_version")
     if fmt != FORMAT_VERSION:
         raise ModelMismatch(f"index at {folder} has format version {fmt!r}, this qa reads "
-                            f"{FORMAT_VERSION}; re-index with `python -m qa index PATH --index {folder}` "
+                            f"{FORMAT_VERSION}; re-index with `{reindex_command(folder, manifest)}` "
                             f"(PATH: the articles it was built from; its embeddings are reused, not redone)")
     model = manifest.get("model", {})
     if model_id is not None and model.get("id") != model_id:

@@ -234,3 +234,26 @@ def test_question_vectors_are_remembered_until_forgotten(built_index):
     built_index.forget_questions()
     built_index.question_vectors(["mars"])
     assert emb.embedded - n == 3
+
+
+def test_reindex_command_keeps_the_model_chunking_and_store_of_the_old_index(tmp_path):
+    from qa.store import reindex_command
+
+    m = {"model": {"id": "hash-test", "backend": "torch"}, "store": {"kind": "milvus"},
+         "chunking": {"target_tokens": 80, "overlap_sentences": 1, "sentence_vectors": False}}
+    assert reindex_command(tmp_path, m) == (f"python -m qa index PATH --index {tmp_path} --model hash-test "
+                                           "--backend torch --target-tokens 80 --store milvus "
+                                           "--no-sentence-vectors")
+    default = {"model": {"id": "all-MiniLM-L6-v2", "backend": "onnx-int8"}, "store": {"kind": "faiss"},
+               "chunking": {"target_tokens": 120, "overlap_sentences": 1, "sentence_vectors": True}}
+    assert reindex_command(tmp_path, default) == f"python -m qa index PATH --index {tmp_path}"
+
+
+def test_old_format_message_names_the_options_the_index_was_built_with(corpus_dir, tmp_path):
+    Index.build([corpus_dir], tmp_path / "ix", embedder=HashEmbedder())
+    f = tmp_path / "ix" / "manifest.json"
+    m = json.loads(f.read_text())
+    m["format_version"] = 2
+    f.write_text(json.dumps(m))
+    with pytest.raises(ModelMismatch, match="--model hash-test"):
+        Index.load(tmp_path / "ix", embedder=HashEmbedder())

@@ -85,8 +85,7 @@ def test_loading_an_index_parses_no_passage_or_article(built_index):
     from qa import Index
 
     ix = Index.load(built_index.folder, embedder=built_index.embedder)
-    assert ix.passages._get.cache_info().currsize == 0
-    assert ix.articles._get.cache_info().currsize == 0
+    assert len(ix.passages._cache.items) == 0 and len(ix.articles._cache.items) == 0
     hit = ix.search("decarbonization", k=1)[0]
     assert hit.article.doc_id == hit.doc_id == "energy"
 
@@ -140,3 +139,27 @@ def test_map_npy_refuses_a_truncated_file(tmp_path):
     (tmp_path / "a.npy").write_bytes(data[:-16])
     with pytest.raises(ValueError, match="shorter"):
         map_npy(tmp_path / "a.npy")
+
+
+def test_a_replaced_index_releases_its_tables_without_the_cycle_collector(built_index):
+    import gc
+    import weakref
+
+    ix = built_index
+    ix.search("decarbonization", k=2)  # fills the record caches
+    old_passages, old_articles = weakref.ref(ix.passages), weakref.ref(ix.articles)
+    gc.disable()
+    try:
+        ix.reload()
+        assert old_passages() is None and old_articles() is None  # maps and files closed now
+    finally:
+        gc.enable()
+
+
+def test_doc_ids_with_nul_or_shared_prefixes_stay_distinct(tmp_path):
+    arts = [Article(d, "t", "b") for d in ("rec\x00", "rec", "re", "rec\x00\x00", "é")]
+    write_tables(tmp_path, [], [], arts)
+    table = ArticleTable(tmp_path)
+    assert list(table) == [a.doc_id for a in arts]
+    assert [table.row_of(a.doc_id) for a in arts] == [0, 1, 2, 3, 4]
+    assert "rec\x00\x00\x00" not in table and "r" not in table

@@ -90,3 +90,11 @@ def test_rebuild_reuses_stored_sentence_vectors(corpus_dir, tmp_path):
     vec = np.asarray(ix.sentences.vectors[ix.sentences.spans(row)[0, 2]])
     want = quantize(emb.embed_batch(["The council approved the budget on Monday."]))[0]
     assert np.array_equal(vec, want)
+
+
+def test_sentence_entries_cut_short_are_named_in_the_error(built_index):
+    folder = built_index.folder
+    entries = np.load(folder / "sentences" / "entries.npy")
+    np.save(folder / "sentences" / "entries.npy", entries[:-1])
+    with pytest.raises(ValueError, match=f"offsets.npy ends at entry {len(entries)}, entries.npy has {len(entries) - 1}"):
+        SentenceStore(folder, len(built_index.passages))
