@@ -82,7 +82,8 @@ def feature_matrix(index, question: str, qvec: np.ndarray | None, rows: np.ndarr
         best[a] = max(best.get(a, -1.0), d)
     F[:, 3] = [best[a] for a in arts.tolist()]
     terms = key_terms(question)
-    F[:, 4] = [exact_match_share(terms, index.passages[int(r)].text) for r in rows]
+    if terms:  # no names or numbers in the question: the feature is 0, no passage text is read
+        F[:, 4] = [exact_match_share(terms, index.passages[int(r)].text) for r in rows]
     return F
 
 

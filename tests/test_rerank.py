@@ -95,3 +95,17 @@ def test_feature_matrix_columns_hand_checked(built_index):
     assert len(set(F[football, 2].round(6))) == 1 and len(set(F[football, 3].round(6))) == 1
     assert F[football, 3][0] == pytest.approx(F[football, 0].max())
     assert F[football, 2][0] == pytest.approx(1.0)  # the football article is the best BM25 article
+
+
+def test_features_of_a_question_without_names_or_numbers_read_no_passage_text(built_index):
+    from qa import Index
+    from qa.rerank import feature_matrix
+
+    ix = Index.load(built_index.folder, embedder=built_index.embedder)
+    rows = np.arange(len(ix.passages))
+    question = "what did the ministers discuss about energy"
+    assert key_terms(question) == []
+    F = feature_matrix(ix, question, ix.question_vectors([question])[0], rows)
+    assert (F[:, 4] == 0).all() and len(ix.passages._cache.items) == 0
+    named = feature_matrix(ix, "What did Russia propose?", ix.question_vectors(["What did Russia propose?"])[0], rows)
+    assert named[:, 4].max() > 0 and len(ix.passages._cache.items) == len(rows)
