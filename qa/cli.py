@@ -14,14 +14,14 @@ from .errors import QAError
 EXIT_BAD_INPUT = 2
 
 
-def _progress_bar(desc: str):
+def _progress_bar(desc: str, unit: str = "passage"):
     from tqdm import tqdm
 
     bar = {"t": None}
 
     def update(done: int, total: int) -> None:
         if bar["t"] is None:
-            bar["t"] = tqdm(total=total, desc=desc, unit="passage", file=sys.stderr,
+            bar["t"] = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr,
                             disable=not sys.stderr.isatty() and total < 1000)
         bar["t"].n = done
         bar["t"].refresh()
@@ -40,7 +40,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     paths = args.paths or [DEFAULT_DATA_DIR]
     t0 = time.perf_counter()
     index = Index.build(paths, args.index, settings=settings, rebuild=args.rebuild,
-                        progress=_progress_bar("embedding"))
+                        progress=_progress_bar("embedding passages and sentences"
+                                               if settings.sentence_vectors else "embedding passages",
+                                               unit="text"))
     stats, report = index.last_build, index.last_ingest
     assert stats is not None and report is not None
     summary = {
