@@ -55,7 +55,7 @@ def feature_matrix(index, question: str, qvec: np.ndarray | None, rows: np.ndarr
 
     dense      cosine of passage and question
     bm25       passage BM25 relative to the best candidate's
-    doc_bm25   whole-article BM25 of the passage's article, relative to the best article's
+    doc_bm25   whole-article BM25 of the passage's article, relative to the best candidate article's
     doc_dense  best cosine among the candidates of the same article (document-level evidence)
     exact      share of the question's names and numbers found verbatim in the passage
 
@@ -74,9 +74,13 @@ def feature_matrix(index, question: str, qvec: np.ndarray | None, rows: np.ndarr
     F[:, 1] = bm / bm.max() if bm.max() > 0 else 0.0
     arts = index.passage_article[rows]
     if index.sparse_docs is not None:
-        doc_scores = index.sparse_docs.scores(question)
+        # only the candidates' articles are scored, relative to the best of them (not of every
+        # article: measured equal on SciFact, TIME and rgb_en_fact, and a 1M-passage index then
+        # reads a few pages of each posting list instead of all of them)
+        uniq, inv = np.unique(arts, return_inverse=True)
+        doc_scores = index.sparse_docs.scores_for(question, uniq)[inv.reshape(-1)]
         top = doc_scores.max()
-        F[:, 2] = doc_scores[arts] / top if top > 0 else 0.0
+        F[:, 2] = doc_scores / top if top > 0 else 0.0
     best: dict[int, float] = {}
     for a, d in zip(arts.tolist(), F[:, 0].tolist()):
         best[a] = max(best.get(a, -1.0), d)

@@ -81,6 +81,32 @@ class SparseIndex:
             return np.zeros(self.n, dtype=np.float32)
         return np.asarray(self.bm25.get_scores(toks), dtype=np.float32)
 
+    def scores_for(self, question: str, rows: np.ndarray) -> np.ndarray:
+        """BM25 of `question` for the given rows only, equal to `scores(question)[rows]`.
+
+        Each term's postings (sorted row ids) are binary-searched for the rows instead of being
+        summed over the whole collection: a few pages of each posting list are read, which
+        keeps a 1M-row index's working set small when only candidates need a score.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        vocab = self.bm25.vocab_dict
+        toks = [t for t in tokenize(question, self.stem) if t in vocab]
+        out = np.zeros(len(rows), dtype=np.float32)
+        if not toks or self.n == 0 or not len(rows):
+            return out
+        sc = self.bm25.scores
+        indptr, indices, data = sc["indptr"], sc["indices"], sc["data"]
+        for t in toks:  # repeated terms count again, as in bm25s.get_scores
+            tid = vocab[t]
+            a, b = int(indptr[tid]), int(indptr[tid + 1])
+            if a == b:
+                continue
+            seg = indices[a:b]
+            pos = np.minimum(np.searchsorted(seg, rows), b - a - 1)
+            hit = np.asarray(seg[pos]) == rows
+            out[hit] += np.asarray(data[a + pos[hit]], dtype=np.float32)
+        return out
+
     def search_batch(self, questions: list[str], k: int,
                      allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k `(scores, ids)` per question; ids -1 pad rows with fewer positive scores."""
