@@ -37,15 +37,6 @@ def key_terms(question: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def exact_match_share(terms: list[str], text: str) -> float:
-    """Share of `terms` found in `text` as whole words (case-insensitive)."""
-    if not terms:
-        return 0.0
-    low = text.lower()
-    found = sum(1 for t in terms if re.search(r"(?<!\w)" + re.escape(t) + r"(?!\w)", low))
-    return found / len(terms)
-
-
 FEATURES = ("dense", "bm25", "doc_bm25", "doc_dense", "exact")
 
 
@@ -57,7 +48,8 @@ def feature_matrix(index, question: str, qvec: np.ndarray | None, rows: np.ndarr
     bm25       passage BM25 relative to the best candidate's
     doc_bm25   whole-article BM25 of the passage's article, relative to the best candidate article's
     doc_dense  best cosine among the candidates of the same article (document-level evidence)
-    exact      share of the question's names and numbers found verbatim in the passage
+    exact      share of the question's names and numbers found as whole tokens in the passage
+               (looked up in the passage BM25 postings, so no passage text is read)
 
     `dense` and `bm25` are the rows' cosines and raw passage BM25 scores when the caller has
     them already (retrieval computed both), so they are not computed twice.
@@ -86,8 +78,8 @@ def feature_matrix(index, question: str, qvec: np.ndarray | None, rows: np.ndarr
         best[a] = max(best.get(a, -1.0), d)
     F[:, 3] = [best[a] for a in arts.tolist()]
     terms = key_terms(question)
-    if terms:  # no names or numbers in the question: the feature is 0, no passage text is read
-        F[:, 4] = [exact_match_share(terms, index.passages[int(r)].text) for r in rows]
+    if terms:  # from the BM25 postings, so no passage text is read
+        F[:, 4] = np.mean([index.sparse.rows_containing(t, rows) for t in terms], axis=0)
     return F
 
 

@@ -107,6 +107,25 @@ class SparseIndex:
             out[hit] += np.asarray(data[a + pos[hit]], dtype=np.float32)
         return out
 
+    def rows_containing(self, text: str, rows: np.ndarray) -> np.ndarray:
+        """Whether each of `rows` holds every BM25 token of `text` (its postings are
+        binary-searched; no passage text is read). False for all when `text` has no token."""
+        rows = np.asarray(rows, dtype=np.int64)
+        toks = set(tokenize(text, self.stem))
+        if not toks or not len(rows):
+            return np.zeros(len(rows), dtype=bool)
+        vocab, sc = self.bm25.vocab_dict, self.bm25.scores
+        ok = np.ones(len(rows), dtype=bool)
+        for t in toks:
+            tid = vocab.get(t)
+            a, b = (int(sc["indptr"][tid]), int(sc["indptr"][tid + 1])) if tid is not None else (0, 0)
+            if a == b:
+                return np.zeros(len(rows), dtype=bool)
+            seg = sc["indices"][a:b]
+            pos = np.minimum(np.searchsorted(seg, rows), b - a - 1)
+            ok &= np.asarray(seg[pos]) == rows
+        return ok
+
     def search_batch(self, questions: list[str], k: int,
                      allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k `(scores, ids)` per question; ids -1 pad rows with fewer positive scores."""
