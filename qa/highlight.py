@@ -1,9 +1,10 @@
 """The answer sentence of each hit: the passage sentence closest to the question.
 
 Sentence vectors come from the index (qa/sentences.py: embedded at index time), or, for an index
-built without them, the sentences of all hits are embedded in one batch; they are scored by cosine with the question plus a
-small bonus for the question's rare terms (IDF-weighted overlap), so names and numbers break
-ties. A very short best sentence is extended by the next one ("the sentence (or two)").
+built without them, the sentences of all hits are embedded in one batch. Each sentence is scored
+by cosine with the question plus a small bonus for the question's rare terms (IDF-weighted
+overlap), so names and numbers break ties. A very short best sentence is extended by the next
+one ("the sentence (or two)").
 """
 
 from __future__ import annotations
