@@ -137,8 +137,11 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
     target = Path(target)
     fingerprint, dim = embedder.fingerprint(), embedder.dim
     with write_lock(target):
-        manifest, cache, old_hashes, stored = (({}, {}, {}, SentenceCache(None, dim)) if rebuild else
-                                               _load_previous(target, fingerprint, dim, settings.sentence_vectors))
+        if rebuild:
+            manifest, cache, old_hashes, stored = {}, {}, {}, SentenceCache(None, dim)
+        else:
+            manifest, cache, old_hashes, stored = _load_previous(target, fingerprint, dim,
+                                                                 settings.sentence_vectors)
         stats = BuildStats(articles=len(articles))
         new_hashes = {a.doc_id: a.content_hash for a in articles}
         stats.added = sorted(d for d in new_hashes if d not in old_hashes)
