@@ -94,18 +94,23 @@ class SparseIndex:
         out = np.zeros(len(rows), dtype=np.float32)
         if not toks or self.n == 0 or not len(rows):
             return out
-        sc = self.bm25.scores
-        indptr, indices, data = sc["indptr"], sc["indices"], sc["data"]
+        data = self.bm25.scores["data"]
         for t in toks:  # repeated terms count again, as in bm25s.get_scores
-            tid = vocab[t]
-            a, b = int(indptr[tid]), int(indptr[tid + 1])
-            if a == b:
-                continue
-            seg = indices[a:b]
-            pos = np.minimum(np.searchsorted(seg, rows), b - a - 1)
-            hit = np.asarray(seg[pos]) == rows
-            out[hit] += np.asarray(data[a + pos[hit]], dtype=np.float32)
+            hit, at = self._postings(t, rows)
+            out[hit] += np.asarray(data[at[hit]], dtype=np.float32)
         return out
+
+    def _postings(self, token: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(whether each row is in `token`'s postings, its position in the score arrays) by
+        binary search in the postings' sorted row ids; all False for an unknown token."""
+        sc = self.bm25.scores
+        tid = self.bm25.vocab_dict.get(token)
+        a, b = (int(sc["indptr"][tid]), int(sc["indptr"][tid + 1])) if tid is not None else (0, 0)
+        if a == b:
+            return np.zeros(len(rows), dtype=bool), np.zeros(len(rows), dtype=np.int64)
+        seg = sc["indices"][a:b]
+        pos = np.minimum(np.searchsorted(seg, rows), b - a - 1)
+        return np.asarray(seg[pos]) == rows, a + pos
 
     def rows_containing(self, text: str, rows: np.ndarray) -> np.ndarray:
         """Whether each of `rows` holds every BM25 token of `text` (its postings are
@@ -114,16 +119,11 @@ class SparseIndex:
         toks = set(tokenize(text, self.stem))
         if not toks or not len(rows):
             return np.zeros(len(rows), dtype=bool)
-        vocab, sc = self.bm25.vocab_dict, self.bm25.scores
         ok = np.ones(len(rows), dtype=bool)
         for t in toks:
-            tid = vocab.get(t)
-            a, b = (int(sc["indptr"][tid]), int(sc["indptr"][tid + 1])) if tid is not None else (0, 0)
-            if a == b:
-                return np.zeros(len(rows), dtype=bool)
-            seg = sc["indices"][a:b]
-            pos = np.minimum(np.searchsorted(seg, rows), b - a - 1)
-            ok &= np.asarray(seg[pos]) == rows
+            ok &= self._postings(t, rows)[0]
+            if not ok.any():
+                break
         return ok
 
     def search_batch(self, questions: list[str], k: int,
