@@ -63,6 +63,25 @@ def _read_text(path: Path) -> str:
         raise BadInput(f"{path}: {e}; expected one record per line") from None
 
 
+def _json_lines(text: str, parse, problems: list[str]):
+    """(line number, parse(record, line number)) for each non-blank JSON line of `text`; a
+    malformed line, or one `parse` rejects with BadInput, is named in `problems` instead, and a
+    record `parse` maps to None is skipped."""
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = parse(json.loads(line), n)
+        except json.JSONDecodeError as e:
+            problems.append(f"line {n}: malformed JSON ({e.msg} at column {e.colno})")
+            continue
+        except BadInput as e:
+            problems.append(f"line {n}: {e}")
+            continue
+        if value is not None:
+            yield n, value
+
+
 def _fail(path: Path, problems: list[str]) -> BadInput:
     more = f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
     return BadInput(f"{path}: " + "; ".join(problems[:MAX_PROBLEMS_SHOWN]) + more)
@@ -132,15 +151,7 @@ def read_question_file(path: str | Path) -> QuestionSet:
     questions: list[Question] = []
     problems: list[str] = []
     if ext == ".jsonl":
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                questions.append(record_to_question(json.loads(line), n))
-            except json.JSONDecodeError as e:
-                problems.append(f"line {n}: malformed JSON ({e.msg} at column {e.colno})")
-            except BadInput as e:
-                problems.append(f"line {n}: {e}")
+        questions += [q for _, q in _json_lines(text, record_to_question, problems)]
     else:
         reader = csv.DictReader(io.StringIO(text))
         cols = {(c or "").strip().lower() for c in reader.fieldnames or []}
@@ -211,22 +222,14 @@ def read_beir(folder: str | Path, split: str = "test") -> QuestionSet:
     qrels = read_qrels(folder / "qrels" / f"{split}.tsv")
     questions, problems = [], []
     qpath = folder / "queries.jsonl"
-    for n, line in enumerate(_read_text(qpath).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            if not isinstance(rec, dict) or "_id" not in rec:
-                raise BadInput("expected an object with '_id' and 'text'")
-            q = record_to_question({"id": rec["_id"], "question": rec.get("text"),
-                                    "answers": rec.get("answers")}, n)
-        except json.JSONDecodeError as e:
-            problems.append(f"line {n}: malformed JSON ({e.msg} at column {e.colno})")
-            continue
-        except BadInput as e:
-            problems.append(f"line {n}: {e}")
-            continue
-        questions.append(Question(q.qid, q.text, q.answers, qrels.get(q.qid, {}), n))
+    def beir_query(rec, n: int) -> Question:
+        if not isinstance(rec, dict) or "_id" not in rec:
+            raise BadInput("expected an object with '_id' and 'text'")
+        q = record_to_question({"id": rec["_id"], "question": rec.get("text"),
+                                "answers": rec.get("answers")}, n)
+        return Question(q.qid, q.text, q.answers, qrels.get(q.qid, {}), n)
+
+    questions += [q for _, q in _json_lines(_read_text(qpath), beir_query, problems)]
     if problems:
         raise _fail(qpath, problems)
     known = {q.qid for q in questions}
@@ -263,25 +266,18 @@ def read_beir_corpus(path: Path, notes: list[str] | None = None) -> list[Article
     from .ingest import record_to_article
 
     articles, problems, seen, empty = [], [], set(), []
-    for n, line in enumerate(_read_text(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            if not isinstance(rec, dict) or str(rec.get("_id", "")).strip() == "":
-                raise BadInput("expected an object with '_id', 'title' and 'text'")
-            if not str(rec.get("text") or "").strip():
-                if not str(rec.get("title") or "").strip():
-                    empty.append(str(rec["_id"]))
-                    continue
-                rec = {**rec, "text": rec.get("title")}
-            art = record_to_article({**rec, "id": str(rec["_id"])}, str(rec["_id"]), str(path))
-        except json.JSONDecodeError as e:
-            problems.append(f"line {n}: malformed JSON ({e.msg})")
-            continue
-        except BadInput as e:
-            problems.append(f"line {n}: {e}")
-            continue
+
+    def corpus_record(rec, n: int) -> Article | None:
+        if not isinstance(rec, dict) or str(rec.get("_id", "")).strip() == "":
+            raise BadInput("expected an object with '_id', 'title' and 'text'")
+        if not str(rec.get("text") or "").strip():
+            if not str(rec.get("title") or "").strip():
+                empty.append(str(rec["_id"]))
+                return None
+            rec = {**rec, "text": rec.get("title")}
+        return record_to_article({**rec, "id": str(rec["_id"])}, str(rec["_id"]), str(path))
+
+    for n, art in _json_lines(_read_text(path), corpus_record, problems):
         if art.doc_id in seen:
             problems.append(f"line {n}: duplicate _id {art.doc_id!r}")
             continue
