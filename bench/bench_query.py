@@ -145,16 +145,10 @@ def pct(ms: list[float]) -> dict[str, float]:
     return {f"p{p}": round(float(np.percentile(ms, p)), 2) for p in (50, 95, 99)}
 
 
-def _predicates(kw: dict):
-    """(source_ok, date_ok) of a filter, as qa.validate.filter_rows builds them."""
-    src, since = kw.get("source", "").lower(), kw.get("since")
-    return ((lambda s: src in s.lower()) if src else None,
-            (lambda d: bool(d) and d >= since) if since else None)
-
-
 def cmd_query(args) -> int:
     import qa.retrieve as retrieve_mod
     from qa import Index
+    from qa.validate import filter_rows
     from qa.evalio import read_source
 
     rss0 = rss_mb()
@@ -231,7 +225,7 @@ def cmd_query(args) -> int:
             index.search(q, k=10, **kw)
             ms.append((time.perf_counter() - t) * 1000)
         out["filtered"][name] = {"filter": kw, "share_of_passages": round(
-            len(index.allowed_rows(*_predicates(kw))) / len(index), 4), "latency_ms": pct(ms)}
+            len(filter_rows(index, kw.get("source"), kw.get("since"), None)) / len(index), 4), "latency_ms": pct(ms)}
         print(json.dumps({f"filtered {name}": out["filtered"][name]}), file=sys.stderr)
     out["rss_parts_mb"] = {"index_loaded": parts_loaded, "with_model": parts_model,
                            "after_all_questions": rss_parts_mb()}
