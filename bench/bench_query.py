@@ -35,22 +35,23 @@ sys.path.insert(0, str(ROOT))
 SCIFACT = ROOT.parent / "shared" / "bench" / "scifact"
 
 
-def rss_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def rss_parts_mb() -> dict[str, int]:
-    """VmRSS and its split: anonymous memory vs pages of memory-mapped files (which the kernel
-    can drop and re-read at any time) vs shared memory."""
+def _status_mb() -> dict[str, float]:
+    """VmRSS and its split from /proc/self/status, in MB: anonymous memory vs pages of
+    memory-mapped files (which the kernel can drop and re-read at any time) vs shared memory."""
     out = {}
     for line in open("/proc/self/status"):
         key = line.split(":")[0]
         if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
-            out[key] = round(int(line.split()[1]) / 1024)
+            out[key] = int(line.split()[1]) / 1024
     return out
+
+
+def rss_mb() -> float:
+    return _status_mb().get("VmRSS", 0.0)
+
+
+def rss_parts_mb() -> dict[str, int]:
+    return {k: round(v) for k, v in _status_mb().items()}
 
 
 def peak_rss_mb() -> float:

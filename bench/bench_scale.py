@@ -30,15 +30,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_query import rss_mb  # noqa: E402  (one /proc reader for every benchmark)
+
 SHARED = ROOT.parent / "shared" / "bench"
 CONFIGS = ["dense", "hybrid", "hybrid-rerank"]
-
-
-def rss_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _pct(xs: list[float]) -> dict:
