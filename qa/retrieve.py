@@ -150,11 +150,11 @@ def search_batch(index, questions: list[str], k: int | None = None, config: str 
             cand = rerank_candidates(index, q, qv, cand, rr, rr_depth)
             picks = group_same_story(index, cand.rows, k, settings.same_story_threshold) if group \
                 else [(j, []) for j in range(min(k, len(cand.rows)))]
-            passages = [index.passages[int(cand.rows[j])] for j, _ in picks]
+            rows = [int(cand.rows[j]) for j, _ in picks]
+            passages = [index.passages[r] for r in rows]
             spans = highlight_spans(q, qv, passages, index.embedder, index.sparse,
                                     cache=index.sentence_cache, store=index.sentences,
-                                    rows=[int(cand.rows[j]) for j, _ in picks]) if highlight \
-                else [None] * len(passages)
+                                    rows=rows) if highlight else [None] * len(passages)
             hits = []
             for rank, ((j, others), p, span) in enumerate(zip(picks, passages, spans), 1):
                 scores = {"bm25": float(cand.bm25[j]), "fused": float(cand.fused[j])}
