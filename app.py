@@ -19,7 +19,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from qa.config import DEFAULT_INDEX_DIR, Settings  # noqa: E402
+from qa.settings import DEFAULT_INDEX_DIR, Settings  # noqa: E402
 from qa.errors import BadInput, QAError  # noqa: E402
 from qa.ui import render  # noqa: E402
 from qa.ui.evaluate_tab import build_evaluate_tab  # noqa: E402
@@ -72,7 +72,7 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
     Returns:
         The `gr.Blocks`; its `qa_service` attribute is the `Service` behind it.
     """
-    from qa import retrieve
+    from qa.search import pipeline as retrieve
 
     service = Service(index_dir, index=index, upload_dir=upload_dir, max_upload_bytes=max_upload_bytes)
     configs = list(retrieve.CONFIGS)  # read now, not at import: more configurations get added

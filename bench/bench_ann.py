@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 def synthetic(n: int, dim: int, base: np.ndarray | None, noise: float, seed: int) -> np.ndarray:
     """n unit vectors: base rows plus noise (clustered like real data), or uniform on the sphere."""
-    from qa.embed import normalize_rows
+    from qa.embedders.base import normalize_rows
 
     rng = np.random.default_rng(seed)
     out = np.empty((n, dim), dtype=np.float32)
@@ -60,7 +60,7 @@ def recall_at(found: np.ndarray, exact: np.ndarray, k: int = 10) -> float:
 def main() -> int:
     import faiss
 
-    from qa.dense import DenseIndex
+    from qa.storage.vector_stores.faiss_index import DenseIndex
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)

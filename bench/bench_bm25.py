@@ -1,4 +1,4 @@
-"""BM25 at scale: build time, memory and single-question latency of `qa.sparse.SparseIndex`.
+"""BM25 at scale: build time, memory and single-question latency of `qa.storage.bm25.SparseIndex`.
 
     python bench/bench_bm25.py --n 1000000
 
@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 def main() -> int:
     from bench_query import SCIFACT, peak_rss_mb, pct, rss_mb, sentence_pool
 
-    from qa.evalio import read_source
-    from qa.sparse import SparseIndex
+    from qa.evaluation.questions import read_source
+    from qa.storage.bm25 import SparseIndex
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)

@@ -45,11 +45,11 @@ def machine() -> dict:
 
 def scifact_passages(n: int | None) -> list[str]:
     """The texts `qa index` embeds for SciFact (every k-th passage when n is smaller)."""
-    from qa.builder import embed_text
-    from qa.chunk import chunk_articles
-    from qa.config import Settings
-    from qa.embed import SentenceTransformerEmbedder
-    from qa.evalio import read_beir_corpus
+    from qa.storage.builder import embed_text
+    from qa.text.chunking import chunk_articles
+    from qa.settings import Settings
+    from qa.embedders.base import SentenceTransformerEmbedder
+    from qa.evaluation.questions import read_beir_corpus
 
     tok = SentenceTransformerEmbedder()  # tokenizer only: the model is not loaded
     settings = Settings()
@@ -83,7 +83,7 @@ def index_e2e(backend: str) -> dict:
 def main() -> int:
     from sentence_transformers import SentenceTransformer
 
-    from qa.embed import get_embedder, model_path
+    from qa.embedders.base import get_embedder, model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2048, help="passages per round (0 = all)")

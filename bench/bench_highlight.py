@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     from qa import Index
-    from qa.evalio import read_source
-    from qa.highlight import highlight_spans
+    from qa.evaluation.questions import read_source
+    from qa.search.highlight import highlight_spans
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("index")

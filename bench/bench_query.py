@@ -3,7 +3,7 @@
     python bench/bench_query.py build --n 100000 --out /tmp/qa-bench/100k [--base vectors.npy]
     python bench/bench_query.py query /tmp/qa-bench/100k [--configs dense hybrid] [--nq 200]
 
-`build` writes a real index folder with `qa.builder.build_index` from SYNTHETIC articles: titles
+`build` writes a real index folder with `qa.storage.builder.build_index` from SYNTHETIC articles: titles
 and bodies are sentences sampled from the SciFact corpus (real text, random combinations), and
 the passage vectors are synthetic too (a real SciFact passage embedding plus Gaussian noise,
 renormalised, or random unit vectors without `--base`) because embedding 1M passages takes hours
@@ -77,7 +77,7 @@ class SyntheticEmbedder:
         self.rng = np.random.default_rng(seed)
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
-        from qa.embed import normalize_rows
+        from qa.embedders.base import normalize_rows
 
         x = self.rng.standard_normal((len(texts), self.dim), dtype=np.float32)
         if self.base is not None:
@@ -95,8 +95,8 @@ class SyntheticEmbedder:
 
 
 def cmd_build(args) -> int:
-    from qa.builder import build_index
-    from qa.embed import get_embedder
+    from qa.storage.builder import build_index
+    from qa.embedders.base import get_embedder
     from qa.types import Article
 
     rng = np.random.default_rng(0)
@@ -147,10 +147,10 @@ def pct(ms: list[float]) -> dict[str, float]:
 
 
 def cmd_query(args) -> int:
-    import qa.retrieve as retrieve_mod
+    import qa.search.pipeline as retrieve_mod
     from qa import Index
-    from qa.validate import filter_rows
-    from qa.evalio import read_source
+    from qa.search.filters import filter_rows
+    from qa.evaluation.questions import read_source
 
     rss0 = rss_mb()
     t = time.perf_counter()
@@ -237,7 +237,7 @@ def cmd_query(args) -> int:
 
 
 def main() -> int:
-    from qa.retrieve import CONFIGS
+    from qa.search.pipeline import CONFIGS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)

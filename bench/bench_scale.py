@@ -44,7 +44,7 @@ def _pct(xs: list[float]) -> dict:
 
 
 def _metrics(index, qset) -> dict:
-    from qa.evaluate import evaluate_set
+    from qa.evaluation.metrics import evaluate_set
 
     run = evaluate_set(index, qset.questions, CONFIGS, k=100, single_sample=0)
     return {c: {m: round(v, 4) for m, v in r.metrics.items() if isinstance(v, float)}
@@ -53,9 +53,9 @@ def _metrics(index, qset) -> dict:
 
 def cmd_engine(args) -> dict:
     from qa import Index, Settings
-    from qa.builder import build_index
-    from qa.embed import SentenceTransformerEmbedder
-    from qa.evalio import read_beir, read_beir_corpus
+    from qa.storage.builder import build_index
+    from qa.embedders.base import SentenceTransformerEmbedder
+    from qa.evaluation.questions import read_beir, read_beir_corpus
 
     qset = read_beir(args.corpus)
     articles = read_beir_corpus(qset.corpus)
@@ -95,7 +95,7 @@ def cmd_engine(args) -> dict:
 
 def cmd_stores(args) -> dict:
     from qa import Index
-    from qa.evalio import read_beir
+    from qa.evaluation.questions import read_beir
 
     qset = read_beir(args.corpus)
     texts = [q.text for q in qset.questions][:args.nq]
@@ -145,7 +145,7 @@ def cmd_memory(args) -> dict:
         del index
     if args.index:
         from qa import Index
-        from qa.embed import SentenceTransformerEmbedder
+        from qa.embedders.base import SentenceTransformerEmbedder
 
         before = rss_mb()  # the embedder is constructed, not loaded: the model is not counted
         index = Index.load(args.index, embedder=SentenceTransformerEmbedder(), verify=False)

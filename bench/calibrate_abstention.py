@@ -20,8 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.abstain import background, best_threshold, offtopic_questions, top_cosines  # noqa: E402
-from qa.evalio import beir_index, read_beir  # noqa: E402
+from qa.answer.abstain import background, best_threshold, offtopic_questions, top_cosines  # noqa: E402
+from qa.evaluation.questions import beir_index, read_beir  # noqa: E402
 
 
 def main() -> None:

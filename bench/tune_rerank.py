@@ -21,10 +21,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.evalio import beir_index, read_beir  # noqa: E402
-from qa.evaluate import ir_metrics  # noqa: E402
-from qa.rerank import FEATURES, FeatureReranker, feature_matrix  # noqa: E402
-from qa.retrieve import candidates_batch  # noqa: E402
+from qa.evaluation.questions import beir_index, read_beir  # noqa: E402
+from qa.evaluation.metrics import ir_metrics  # noqa: E402
+from qa.search.rerank import FEATURES, FeatureReranker, feature_matrix  # noqa: E402
+from qa.search.pipeline import candidates_batch  # noqa: E402
 
 
 def ndcg(index, questions, cands, feats, w):

@@ -5,12 +5,12 @@
     hits = index.search("What did Russia propose on decarbonization?", k=3)
 """
 
-from .config import Settings
-from .embed import HashEmbedder, SentenceTransformerEmbedder, get_embedder
-from .errors import BadInput, IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch, QAError
-from .index import Index
-from .ingest import ingest
-from .types import Article, Hit, Passage
+from qa.settings import Settings
+from qa.embedders.base import HashEmbedder, SentenceTransformerEmbedder, get_embedder
+from qa.errors import BadInput, IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch, QAError
+from qa.index import Index
+from qa.ingest.reader import ingest
+from qa.types import Article, Hit, Passage
 
 __all__ = [
     "Article", "BadInput", "HashEmbedder", "Hit", "Index", "IndexCorrupt", "IndexLocked",

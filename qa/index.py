@@ -17,17 +17,17 @@ from typing import Callable
 
 import numpy as np
 
-from .builder import BuildStats, Progress, build_index
-from .config import DEFAULT_INDEX_DIR, Settings
-from .embed import Embedder, get_embedder
-from .errors import BadInput, IndexCorrupt, QAError
-from .ingest import IngestReport, ingest
-from .sparse import SparseIndex
-from .records import ArticleTable, PassageTable, map_npy
-from .sentences import SentenceStore
-from .store import check_manifest, read_manifest
-from .stores import VectorStore, open_store, store_spec
-from .types import Article, Hit
+from qa.storage.builder import BuildStats, Progress, build_index
+from qa.settings import DEFAULT_INDEX_DIR, Settings
+from qa.embedders.base import Embedder, get_embedder
+from qa.errors import BadInput, IndexCorrupt, QAError
+from qa.ingest.reader import IngestReport, ingest
+from qa.storage.bm25 import SparseIndex
+from qa.storage.tables import ArticleTable, PassageTable, map_npy
+from qa.storage.sentence_vectors import SentenceStore
+from qa.storage.folder import check_manifest, read_manifest
+from qa.storage.vector_stores import VectorStore, open_store, store_spec
+from qa.types import Article, Hit
 
 
 class Index:
@@ -185,8 +185,8 @@ class Index:
     def search_batch(self, questions: list[str], k: int | None = None, config: str | None = None,
                      source: str | None = None, since: str | None = None, until: str | None = None,
                      **options) -> list[list[Hit]]:
-        """Top-k cited hits for each question (see `qa.retrieve.search_batch`)."""
-        from .retrieve import search_batch
+        """Top-k cited hits for each question (see `qa.search.pipeline.search_batch`)."""
+        from qa.search.pipeline import search_batch
 
         self._maybe_reload()
         return search_batch(self, questions, k=k, config=config, source=source, since=since,

@@ -56,7 +56,7 @@ def corpus_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_embedder():
-    from qa.embed import HashEmbedder
+    from qa.embedders.base import HashEmbedder
 
     return HashEmbedder()
 
@@ -70,6 +70,6 @@ def built_index(corpus_dir: Path, tmp_path: Path, fake_embedder):
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from qa.embed import SentenceTransformerEmbedder
+    from qa.embedders.base import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()

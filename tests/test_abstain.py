@@ -1,7 +1,7 @@
 import pytest
 
-from qa.abstain import background, best_threshold, confidence, is_answerable, offtopic_questions, threshold
-from qa.api import ask
+from qa.answer.abstain import background, best_threshold, confidence, is_answerable, offtopic_questions, threshold
+from qa.answer.ask import ask
 from qa.types import Article, Hit, Passage
 
 

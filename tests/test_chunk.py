@@ -1,9 +1,9 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from qa.chunk import chunk_articles, split_sentences
-from qa.config import Settings
-from qa.embed import HashEmbedder
+from qa.text.chunking import chunk_articles, split_sentences
+from qa.settings import Settings
+from qa.embedders.base import HashEmbedder
 from qa.types import Article
 
 
@@ -76,8 +76,8 @@ def test_property_offsets_slice_text_and_no_passage_over_limit(parts, target, ov
 
 @pytest.mark.slow
 def test_real_tokenizer_passages_fit_the_model(real_embedder):
-    from qa.builder import embed_text
-    from qa.ingest import ingest
+    from qa.storage.builder import embed_text
+    from qa.ingest.reader import ingest
 
     from conftest import ROOT
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from qa.dense import DenseIndex, ivf_lists
-from qa.embed import normalize_rows
+from qa.storage.vector_stores.faiss_index import DenseIndex, ivf_lists
+from qa.embedders.base import normalize_rows
 
 
 def clustered(n: int, dim: int = 32, centres: int = 40, seed: int = 0) -> np.ndarray:
@@ -115,11 +115,11 @@ def test_ivf_build_is_deterministic():
 
 
 def test_manifest_records_ann_type_above_threshold(corpus_dir, tmp_path, monkeypatch):
-    import qa.dense
+    import qa.storage.vector_stores.faiss_index
     from qa import Index
 
-    monkeypatch.setattr(qa.dense, "ANN_THRESHOLD", 1)
-    monkeypatch.setattr(qa.dense, "ivf_lists", lambda n: 1)  # three passages: one list
+    monkeypatch.setattr(qa.storage.vector_stores.faiss_index, "ANN_THRESHOLD", 1)
+    monkeypatch.setattr(qa.storage.vector_stores.faiss_index, "ivf_lists", lambda n: 1)  # three passages: one list
     index = Index.build([corpus_dir], tmp_path / "ix", embedder=__import__("qa").HashEmbedder())
     assert json.loads((tmp_path / "ix" / "manifest.json").read_text())["faiss_type"] == "IndexIVFScalarQuantizer"
     assert index.search("decarbonization", k=1, config="dense")[0].article.title == "Russia proposes energy talks"
@@ -127,8 +127,8 @@ def test_manifest_records_ann_type_above_threshold(corpus_dir, tmp_path, monkeyp
 
 @pytest.mark.parametrize("n", [6, 3000])
 def test_filtered_search_after_deletes_allows_ids_past_the_row_count(n, tmp_path):
-    from qa.config import Settings
-    from qa.stores.faiss import FaissStore
+    from qa.settings import Settings
+    from qa.storage.vector_stores.faiss import FaissStore
 
     v = clustered(n)
     meta = [{"doc_id": f"d{i}", "source": "", "date": ""} for i in range(n)]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qa import Index
-from qa.embed import HashEmbedder, SentenceTransformerEmbedder, get_embedder
+from qa.embedders.base import HashEmbedder, SentenceTransformerEmbedder, get_embedder
 from qa.errors import BadInput, ModelMismatch
 
 SENTENCES = [
@@ -23,7 +23,7 @@ SENTENCES = [
 # ---- selection logic (no model) -------------------------------------------------------------
 
 def test_get_embedder_onnx_int8_is_onnx_embedder_with_its_own_fingerprint(monkeypatch):
-    from qa.embed_onnx import OnnxEmbedder
+    from qa.embedders.onnx_runtime import OnnxEmbedder
 
     e = get_embedder(backend="onnx-int8")
     assert isinstance(e, OnnxEmbedder)
@@ -44,7 +44,7 @@ def test_get_embedder_with_unknown_backend_raises_bad_input():
 
 
 def test_get_embedder_without_backend_uses_settings_default():
-    from qa.config import Settings
+    from qa.settings import Settings
 
     assert get_embedder().backend == Settings().backend
 
@@ -118,7 +118,7 @@ def test_load_with_embedder_of_other_backend_raises_model_mismatch(built_index):
 
 def test_build_uses_settings_backend(corpus_dir, tmp_path, monkeypatch):
     import qa.index
-    from qa.config import Settings
+    from qa.settings import Settings
 
     rec = _Recorder(_TaggedHash)
     monkeypatch.setattr(qa.index, "get_embedder", rec)
@@ -128,13 +128,13 @@ def test_build_uses_settings_backend(corpus_dir, tmp_path, monkeypatch):
 
 
 def test_cli_index_rejects_unknown_backend(corpus_dir, tmp_path, capsys):
-    from qa.cli import main
+    from qa.cli.main import main
 
     assert main(["index", str(corpus_dir), "--index", str(tmp_path / "ix"), "--backend", "gpu"]) == 2
 
 
 def test_onnx_cache_root_follows_env(monkeypatch, tmp_path):
-    from qa.embed_onnx import OnnxEmbedder
+    from qa.embedders.onnx_runtime import OnnxEmbedder
 
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "c"))
     e = OnnxEmbedder()
@@ -143,7 +143,7 @@ def test_onnx_cache_root_follows_env(monkeypatch, tmp_path):
 
 
 def test_onnx_embedder_rejects_unknown_variant():
-    from qa.embed_onnx import OnnxEmbedder
+    from qa.embedders.onnx_runtime import OnnxEmbedder
 
     with pytest.raises(ValueError, match="fp16"):
         OnnxEmbedder(backend="fp16")
@@ -161,7 +161,7 @@ def exported(onnx_cache):
     """One real export + quantisation per module, into a private cache folder."""
     import os
 
-    from qa.embed_onnx import OnnxEmbedder
+    from qa.embedders.onnx_runtime import OnnxEmbedder
 
     old = os.environ.get("QA_CACHE_DIR")
     os.environ["QA_CACHE_DIR"] = str(onnx_cache)
@@ -207,7 +207,7 @@ def test_onnx_embeddings_barely_depend_on_batch_neighbours(exported):
 
 @pytest.mark.slow
 def test_onnx_cache_is_reused_on_second_load(exported, onnx_cache, monkeypatch):
-    from qa.embed_onnx import OnnxEmbedder
+    from qa.embedders.onnx_runtime import OnnxEmbedder
 
     monkeypatch.setenv("QA_CACHE_DIR", str(onnx_cache))
     again = OnnxEmbedder()
@@ -220,7 +220,7 @@ def test_onnx_cache_is_reused_on_second_load(exported, onnx_cache, monkeypatch):
 def test_damaged_onnx_cache_is_rebuilt(exported, onnx_cache, monkeypatch, tmp_path):
     import shutil
 
-    from qa.embed_onnx import OnnxEmbedder
+    from qa.embedders.onnx_runtime import OnnxEmbedder
 
     copy = tmp_path / "cache"
     shutil.copytree(onnx_cache, copy)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from qa import Index, Settings
-from qa.embed import HashEmbedder
+from qa.embedders.base import HashEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
@@ -68,7 +68,7 @@ def _index_files(folder: Path) -> dict:
 @needs_ray
 @pytest.mark.slow
 def test_ray_engine_writes_the_index_the_local_path_writes(corpus_dir, tmp_path, no_ray_left, monkeypatch):
-    import qa.engines.ray_engine as engine
+    import qa.embedders.ray_engine as engine
 
     addresses = []
     real_start = engine._start
@@ -121,10 +121,10 @@ def test_cli_index_engine_ray_then_unchanged_rerun_embeds_nothing(corpus_dir, tm
 
 
 def test_local_index_and_search_do_not_import_ray(corpus_dir, tmp_path):
-    code = ("import sys; from qa import Index; from qa.embed import HashEmbedder\n"
+    code = ("import sys; from qa import Index; from qa.embedders.base import HashEmbedder\n"
             f"ix = Index.build([{str(corpus_dir)!r}], {str(tmp_path / 'ix')!r}, embedder=HashEmbedder())\n"
             "ix.search('cup final', k=2)\n"
-            "import qa.cli; qa.cli.build_parser()\n"
+            "import qa.cli.main; qa.cli.main.build_parser()\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'pymilvus', 'milvus_lite')))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

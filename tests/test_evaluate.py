@@ -10,10 +10,10 @@ import random
 
 import pytest
 
-from qa.cli import main
+from qa.cli.main import main
 from qa.errors import BadInput
-from qa.evalio import Question, beir_index, read_beir, read_question_file, read_source
-from qa.evaluate import (answer_metrics, contains_answer, doc_ranking, evaluate_config, evaluate_set,
+from qa.evaluation.questions import Question, beir_index, read_beir, read_question_file, read_source
+from qa.evaluation.metrics import (answer_metrics, contains_answer, doc_ranking, evaluate_config, evaluate_set,
                          ir_metrics, unknown_doc_ids, worst_questions)
 
 from conftest import SHARED_BENCH
@@ -271,7 +271,7 @@ def qfile(tmp_path):
 
 
 def test_eval_cli_writes_json_csv_report_and_run_file(built_index, qfile, tmp_path, capsys):
-    from qa.retrieve import CONFIGS
+    from qa.search.pipeline import CONFIGS
 
     out = tmp_path / "out"
     out.mkdir()
@@ -386,9 +386,9 @@ def test_time_collection_with_fake_embedder(tmp_path, fake_embedder):
 
 
 def test_beir_cache_folder_changes_with_chunking_and_model(tmp_path, fake_embedder):
-    from qa.config import Settings
-    from qa.embed import HashEmbedder
-    from qa.evalio import cache_folder
+    from qa.settings import Settings
+    from qa.embedders.base import HashEmbedder
+    from qa.evaluation.questions import cache_folder
 
     corpus = _beir(tmp_path) / "corpus.jsonl"
     base = cache_folder(corpus, tmp_path, Settings(), fake_embedder)
@@ -408,7 +408,7 @@ def test_timed_questions_are_embedded_afresh_for_every_configuration(built_index
 
 
 def test_report_names_only_the_targets_a_question_has(built_index, tmp_path):
-    from qa.report import write_report
+    from qa.evaluation.report import write_report
 
     qs = [Question("d", "cup final goal", (), {"space": 1}, 1), Question("a", "cup final", ("no such words",), {}, 2)]
     run = evaluate_set(built_index, qs, ["bm25"], k=2, single_sample=0)

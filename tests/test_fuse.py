@@ -1,6 +1,6 @@
 import pytest
 
-from qa.fuse import minmax, rrf, score_fusion
+from qa.search.fuse import minmax, rrf, score_fusion
 
 
 def test_rrf_hand_checked():

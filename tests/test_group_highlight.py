@@ -1,5 +1,5 @@
 from qa import HashEmbedder, Index
-from qa.highlight import highlight_spans
+from qa.search.highlight import highlight_spans
 from qa.types import Passage
 
 WIRE = ("Russia proposes consultations on decarbonization of the economy among member states, "

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from qa import BadInput, HashEmbedder, Index, IndexCorrupt, IndexNotFound, ModelMismatch
-from qa.chunk import split_sentences
+from qa.text.chunking import split_sentences
 from qa.errors import IndexLocked
-from qa.store import write_lock
+from qa.storage.folder import write_lock
 
 
 def test_build_writes_manifest_and_plain_files(built_index):
@@ -122,7 +122,7 @@ def test_changed_article_is_reembedded_and_removed_file_dropped(corpus_dir, tmp_
 
 
 def test_interrupted_build_resumes_from_shards(corpus_dir, tmp_path, monkeypatch):
-    import qa.builder as builder
+    import qa.storage.builder as builder
 
     monkeypatch.setattr(builder, "SHARD_SIZE", 1)
     emb = HashEmbedder()
@@ -237,7 +237,7 @@ def test_question_vectors_are_remembered_until_forgotten(built_index):
 
 
 def test_reindex_command_keeps_the_model_chunking_and_store_of_the_old_index(tmp_path):
-    from qa.store import reindex_command
+    from qa.storage.folder import reindex_command
 
     m = {"model": {"id": "hash-test", "backend": "torch"}, "store": {"kind": "milvus"},
          "chunking": {"target_tokens": 80, "overlap_sentences": 1, "sentence_vectors": False}}

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from qa.errors import BadInput
-from qa.ingest import ingest, normalize_date, parse_text
-from qa.textio import decode_bytes
+from qa.ingest.reader import ingest, normalize_date, parse_text
+from qa.ingest.decode import decode_bytes
 
 from conftest import ROOT
 

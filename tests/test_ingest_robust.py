@@ -4,7 +4,7 @@ import json
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from qa.ingest import SUPPORTED_EXTS, ingest
+from qa.ingest.reader import SUPPORTED_EXTS, ingest
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

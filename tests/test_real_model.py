@@ -57,7 +57,7 @@ def test_real_index_rerun_embeds_nothing(demo_index, real_embedder):
 
 
 def test_abstains_on_a_question_the_demo_cannot_answer(demo_index):
-    from qa.api import ask
+    from qa.answer.ask import ask
 
     yes = ask(demo_index, QUESTION, k=3)
     no = ask(demo_index, "What is the boiling point of mercury in a laboratory?", k=3)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qa.errors import IndexCorrupt
-from qa.records import ArticleTable, JsonlFile, PassageTable, write_records, write_tables
+from qa.storage.tables import ArticleTable, JsonlFile, PassageTable, write_records, write_tables
 from qa.types import Article, Passage
 
 ARTS = [
@@ -123,7 +123,7 @@ def test_article_ids_are_found_among_many(tmp_path):
                                  np.zeros((0, 8), dtype=np.float32), np.array([b"ab", b"c"], dtype="S2"),
                                  np.arange(6, dtype=np.int8).reshape(2, 3)])
 def test_map_npy_reads_what_np_save_wrote(tmp_path, arr):
-    from qa.records import map_npy
+    from qa.storage.tables import map_npy
 
     np.save(tmp_path / "a.npy", arr)
     back = map_npy(tmp_path / "a.npy")
@@ -132,7 +132,7 @@ def test_map_npy_reads_what_np_save_wrote(tmp_path, arr):
 
 
 def test_map_npy_refuses_a_truncated_file(tmp_path):
-    from qa.records import map_npy
+    from qa.storage.tables import map_npy
 
     np.save(tmp_path / "a.npy", np.ones((100, 4), dtype=np.float32))
     data = (tmp_path / "a.npy").read_bytes()

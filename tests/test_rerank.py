@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from qa.errors import BadInput
-from qa.rerank import CrossEncoderReranker, FeatureReranker, get_reranker, key_terms
+from qa.search.rerank import CrossEncoderReranker, FeatureReranker, get_reranker, key_terms
 
 
 def test_key_terms_are_names_and_numbers():
@@ -13,7 +13,7 @@ def test_key_terms_are_names_and_numbers():
 
 
 def test_exact_terms_are_whole_tokens_found_through_bm25_postings():
-    from qa.sparse import SparseIndex
+    from qa.storage.bm25 import SparseIndex
 
     sp = SparseIndex.build(["Russia said in 2021 it would act", "Belarussian officials met",
                             "The COVID-19 rules ended", "covid cases rose in 19 towns"])
@@ -59,7 +59,7 @@ def tiny_cross_encoder(tmp_path_factory):
     from sentence_transformers import CrossEncoder
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
-    from qa.embed import model_path
+    from qa.embedders.base import model_path
 
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("ce")
@@ -88,7 +88,7 @@ def test_cross_encoder_reranker_orders_by_its_scores(built_index, tiny_cross_enc
 
 
 def test_feature_matrix_columns_hand_checked(built_index):
-    from qa.rerank import FEATURES, feature_matrix
+    from qa.search.rerank import FEATURES, feature_matrix
 
     q = "football cup final"
     rows = np.arange(len(built_index.passages))
@@ -106,7 +106,7 @@ def test_feature_matrix_columns_hand_checked(built_index):
 
 def test_exact_feature_reads_no_passage_text(built_index):
     from qa import Index
-    from qa.rerank import feature_matrix
+    from qa.search.rerank import feature_matrix
 
     ix = Index.load(built_index.folder, embedder=built_index.embedder)
     rows = np.arange(len(ix.passages))

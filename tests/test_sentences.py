@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from qa import HashEmbedder, Index, IndexCorrupt
-from qa.config import Settings
-from qa.highlight import highlight_spans
-from qa.sentences import SCALE, SentenceStore, plan_sentences, quantize
+from qa.settings import Settings
+from qa.search.highlight import highlight_spans
+from qa.storage.sentence_vectors import SCALE, SentenceStore, plan_sentences, quantize
 from qa.types import Passage
 
 QUESTIONS = ["What did Russia propose on decarbonization?", "Who won the cup final?",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.sparse import SparseIndex
+from qa.storage.bm25 import SparseIndex
 
 WORDS = ("harbour ship cargo port storm minister talks energy gas price wheat grain export "
          "treaty border river flood rescue vote council budget school").split()

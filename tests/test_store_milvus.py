@@ -15,9 +15,9 @@ pytest.importorskip("pymilvus", reason="Milvus store needs pymilvus (requirement
 pytest.importorskip("milvus_lite", reason="Milvus Lite needs milvus-lite (requirements-scale.txt)")
 
 from qa import Index, IndexLocked, Settings  # noqa: E402
-from qa.embed import HashEmbedder  # noqa: E402
-from qa.stores.milvus import MilvusStore, filter_expression  # noqa: E402
-from qa.validate import AllowedRows  # noqa: E402
+from qa.embedders.base import HashEmbedder  # noqa: E402
+from qa.storage.vector_stores.milvus import MilvusStore, filter_expression  # noqa: E402
+from qa.search.filters import AllowedRows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ["decarbonization consultations", "Who won the cup final?", "probe orbit Mars", "energy ministers"]
@@ -144,7 +144,7 @@ def test_unchanged_rebuild_keeps_milvus_and_switching_store_rebuilds(corpus_dir,
 
 def test_second_process_on_a_milvus_lite_index_is_refused_clearly(pair):
     _, milvus = pair  # this process holds the Lite file open
-    code = ("import sys; from qa import Index; from qa.embed import HashEmbedder\n"
+    code = ("import sys; from qa import Index; from qa.embedders.base import HashEmbedder\n"
             f"Index.load({str(milvus.folder)!r}, embedder=HashEmbedder())")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
@@ -163,7 +163,7 @@ def test_second_process_on_a_milvus_lite_index_cli_exits_2(pair):
 def test_lite_file_released_after_close_opens_in_another_process(pair):
     _, milvus = pair
     milvus.close()
-    code = ("from qa import Index; from qa.embed import HashEmbedder\n"
+    code = ("from qa import Index; from qa.embedders.base import HashEmbedder\n"
             f"ix = Index.load({str(milvus.folder)!r}, embedder=HashEmbedder())\n"
             "print(ix.search('cup final', k=1, config='dense')[0].doc_id); ix.close()")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

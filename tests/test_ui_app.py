@@ -48,7 +48,7 @@ def test_build_demo_reads_no_index_and_loads_no_model(tmp_path):
 def test_ask_endpoint_returns_the_qa_ask_json_object(served, built_index, capsys):
     import json
 
-    from qa.cli import main
+    from qa.cli.main import main
 
     client, _ = served
     got = client.predict("decarbonization consultations", 2, api_name="/ask")
@@ -155,7 +155,7 @@ def test_save_uploads_keeps_files_inside_the_upload_folder(built_index, tmp_path
 def test_evaluate_endpoint_gives_metrics_worst_first_rows_plot_and_files(served, tmp_path):
     import json
 
-    pytest.importorskip("qa.evaluate")
+    pytest.importorskip("qa.evaluation.metrics")
     client, _ = served
     qset = tmp_path / "questions.jsonl"
     qset.write_text("\n".join(json.dumps(r) for r in [
@@ -178,7 +178,7 @@ def test_evaluate_endpoint_gives_metrics_worst_first_rows_plot_and_files(served,
 
 
 def test_evaluate_endpoint_reports_a_malformed_set_by_line(served, tmp_path):
-    pytest.importorskip("qa.evaluate")
+    pytest.importorskip("qa.evaluation.metrics")
     client, _ = served
     qset = tmp_path / "broken.jsonl"
     qset.write_text('{"question": "ok"}\n{not json\n', encoding="utf-8")

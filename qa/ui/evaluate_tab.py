@@ -1,7 +1,7 @@
 """The Evaluate tab: a question set in (the JSONL/CSV of `qa eval`), metrics, a recall@k plot,
 per-question rows worst first, and the JSON/CSV/Markdown results to download.
 
-The numbers come from `qa.evaluate` and the files from `qa.report`, exactly as `qa eval` makes
+The numbers come from `qa.evaluation.metrics` and the files from `qa.evaluation.report`, exactly as `qa eval` makes
 them; this module only runs them on the UI's shared index and lays the results out.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..errors import BadInput, QAError
-from . import render
+from qa.errors import BadInput, QAError
+from qa.ui import render
 
 QUESTION_EXTS = (".jsonl", ".csv")
 DEFAULT_K = 100
@@ -23,9 +23,9 @@ PER_QUESTION_HEADERS = ["config", "id", "question", "kind", "first relevant doc 
 
 
 def evaluation_available() -> bool:
-    """True when `qa.evaluate` and `qa.report` can be imported (another module provides them)."""
+    """True when `qa.evaluation.metrics` and `qa.evaluation.report` can be imported (another module provides them)."""
     try:
-        from .. import evalio, evaluate, report  # noqa: F401
+        from qa.evaluation import metrics, questions, report  # noqa: F401
     except ImportError:
         return False
     return True
@@ -49,10 +49,10 @@ def run_evaluation(index, path: str | Path, configs: list[str], k: int = DEFAULT
     Raises:
         BadInput: no configuration, a bad k, or a malformed question set (named by line).
     """
-    from ..evalio import read_question_file
-    from ..evaluate import answers_nowhere, evaluate_config, unknown_doc_ids
-    from ..report import write_csv, write_json, write_report
-    from ..retrieve import check_k
+    from qa.evaluation.questions import read_question_file
+    from qa.evaluation.metrics import answers_nowhere, evaluate_config, unknown_doc_ids
+    from qa.evaluation.report import write_csv, write_json, write_report
+    from qa.search.pipeline import check_k
 
     path = Path(path)
     if not configs:
@@ -92,7 +92,7 @@ def run_evaluation(index, path: str | Path, configs: list[str], k: int = DEFAULT
 
 def metrics_table(results: dict) -> tuple[list[str], list[list]]:
     """(headers, rows): one row per configuration, the metrics the set supports, latency."""
-    from ..report import TABLE_METRICS
+    from qa.evaluation.report import TABLE_METRICS
 
     cols = [m for m in TABLE_METRICS if any(r.metrics.get(m) is not None for r in results.values())]
     rows = [[name] + [_round(r.metrics.get(m)) for m in cols]
@@ -103,9 +103,9 @@ def metrics_table(results: dict) -> tuple[list[str], list[list]]:
 
 def per_question_rows(results: dict) -> list[list]:
     """Every question of every configuration: within each configuration the imperfect ones
-    worst first (`qa.evaluate.worst_questions` order), then the rest in set order, then the ones
+    worst first (`qa.evaluation.metrics.worst_questions` order), then the rest in set order, then the ones
     that should find nothing."""
-    from ..evaluate import worst_questions
+    from qa.evaluation.metrics import worst_questions
 
     rows = []
     for name, r in results.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any, Iterable
 
-from ..types import Article, Hit
+from qa.types import Article, Hit
 
 # Scoped to each gr.HTML component (css_template). Gradio's theme variables keep light and dark
 # modes readable; no `${` or `{{` here, since Gradio evaluates this string as a template.

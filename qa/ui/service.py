@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import DEFAULT_INDEX_DIR
-from ..errors import BadInput, IndexNotFound, QAError
+from qa.settings import DEFAULT_INDEX_DIR
+from qa.errors import BadInput, IndexNotFound, QAError
 
 DEFAULT_UPLOAD_DIR = "data/uploads"
 LIBRARY_ROWS = 1000  # the Library tab lists this many articles, newest first
@@ -114,7 +114,7 @@ class Service:
         """
         with self._lock:
             if self._index is None:
-                from ..index import Index
+                from qa.index import Index
 
                 self._status = f"Loading the index from {self.index_dir}…"
                 try:
@@ -134,9 +134,9 @@ class Service:
 
     def ask(self, question: str, k: int | None = None, config: str | None = None,
             source: str | None = None, since: str | None = None, until: str | None = None, **options):
-        """`qa.api.ask` on the shared index (question checked before the index is touched)."""
-        from ..api import ask
-        from ..retrieve import clean_question
+        """`qa.answer.ask.ask` on the shared index (question checked before the index is touched)."""
+        from qa.answer.ask import ask
+        from qa.search.pipeline import clean_question
 
         clean_question(question)
         answer = ask(self.index(), question, k=k, config=config, source=source, since=since, until=until,
@@ -213,11 +213,11 @@ class Service:
         Returns:
             The `IngestReport` (articles added, problems per file).
         """
-        from ..ingest import ingest
+        from qa.ingest.reader import ingest
 
         with self._lock:
             if not self.has_index():
-                from ..index import Index
+                from qa.index import Index
 
                 report = ingest(list(paths))
                 if report.articles:

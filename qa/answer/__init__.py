@@ -1,0 +1,1 @@
+"""Answer: ask (search + abstain) and citations."""

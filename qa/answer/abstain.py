@@ -1,0 +1,112 @@
+"""Abstention: say "nothing here answers" when the best evidence is too weak.
+
+The signal is the best cosine the question reaches anywhere in the index. Cosines run higher in some
+collections than others (long technical queries against abstracts score higher than short news
+questions against articles), so the threshold is relative to the collection:
+
+    threshold = background + margin
+
+`background` is the median best cosine that hand-written off-topic questions
+(`qa/offtopic_questions.txt`) reach in this index, measured once per loaded index. `margin`
+(`Settings.abstain_margin`) is calibrated by `bench/calibrate_abstention.py` on Cranfield's own
+questions against those off-topic ones, never on a set we report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from qa.types import Hit, content_hash
+
+OFFTOPIC_FILE = Path(__file__).with_name("offtopic_questions.txt")
+BACKGROUND_FILE = ".abstain.json"
+
+
+@lru_cache(maxsize=1)
+def offtopic_questions() -> tuple[str, ...]:
+    lines = OFFTOPIC_FILE.read_text(encoding="utf-8").splitlines()
+    return tuple(ln.strip() for ln in lines if ln.strip() and not ln.startswith("#"))
+
+
+def question_confidence(index, question: str) -> float:
+    """Best cosine the question reaches anywhere in the index (not only among returned hits)."""
+    return float(top_cosines(index, [question])[0])
+
+
+def confidence(hits: Sequence[Hit]) -> float:
+    """Best dense cosine among the hits; 0.0 when there is none."""
+    values = [h.scores.get("dense", float("nan")) for h in hits]
+    values = [v for v in values if not math.isnan(v)]
+    return max(values) if values else 0.0
+
+
+def top_cosines(index, questions: Sequence[str]) -> np.ndarray:
+    """Best cosine each question reaches over the whole index (exact, via the FAISS index)."""
+    if not len(index.passages):
+        return np.zeros(len(questions), dtype=np.float32)
+    scores, _ = index.dense.search_batch(index.question_vectors(list(questions)), 1)
+    return scores[:, 0]
+
+
+def background(index) -> float:
+    """Median best cosine of the off-topic questions in this index.
+
+    Measured once per build: kept on the loaded index and in `.abstain.json` inside the index
+    folder (keyed by the build and the question list), so a new process does not re-embed the
+    questions at start-up. The file is a cache outside the checksummed build; losing it costs
+    one measurement.
+    """
+    cached = getattr(index, "_abstain_background", None)
+    if cached is not None:
+        return cached
+    key = content_hash(json.dumps(index.manifest, sort_keys=True), *offtopic_questions())
+    cache_file = Path(index.folder) / BACKGROUND_FILE
+    try:
+        saved = json.loads(cache_file.read_text())
+        if saved.get("key") == key:
+            index._abstain_background = float(saved["background"])
+            return index._abstain_background
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    value = float(np.median(top_cosines(index, offtopic_questions())))
+    index._abstain_background = value
+    try:
+        tmp = cache_file.with_suffix(f".tmp-{os.getpid()}")
+        tmp.write_text(json.dumps({"key": key, "background": value}))
+        os.replace(tmp, cache_file)
+    except OSError:
+        pass  # a read-only index folder still works; it measures once per process
+    return value
+
+
+def threshold(index, margin: float | None = None) -> float:
+    """The confidence a hit list needs in this index to count as an answer."""
+    margin = index.settings.abstain_margin if margin is None else margin
+    return background(index) + margin
+
+
+def is_answerable(hits: Sequence[Hit], thr: float) -> bool:
+    """True when the best hit is close enough to the question to be evidence."""
+    return bool(hits) and confidence(hits) >= thr
+
+
+def best_threshold(positive: Sequence[float], negative: Sequence[float]) -> tuple[float, float]:
+    """(threshold, balanced accuracy) maximising balanced accuracy; midpoints between scores."""
+    if not len(positive) or not len(negative):
+        raise ValueError("calibration needs answerable and unanswerable examples")
+    values = sorted(set(map(float, positive)) | set(map(float, negative)))
+    cuts = [values[0] - 1e-6] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-6]
+    best = (cuts[0], -1.0)
+    for t in cuts:
+        tpr = sum(p >= t for p in positive) / len(positive)
+        tnr = sum(n < t for n in negative) / len(negative)
+        if (tpr + tnr) / 2 > best[1] + 1e-12:
+            best = (t, (tpr + tnr) / 2)
+    return best

@@ -1,0 +1,78 @@
+"""One question -> one `Answer`: the shared shape of `qa ask --json` and the web UI's `ask` endpoint.
+
+    from qa import Index
+    from qa.answer.ask import ask_json
+    ask_json(Index.load("index"), "What did Russia propose on decarbonization?", k=3)
+    # {"question": ..., "k": 3, "config": "hybrid", "latency_ms": 12.3, "hits": [...]}
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from qa.answer import abstain
+from qa.types import Hit
+
+
+@dataclass
+class Answer:
+    """The hits for one question and how they were found."""
+
+    question: str
+    k: int
+    config: str
+    latency_ms: float
+    hits: list[Hit] = field(default_factory=list)
+    answerable: bool = True
+    confidence: float = 0.0
+    threshold: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object printed by `qa ask --json`."""
+        return {"question": self.question, "k": self.k, "config": self.config,
+                "latency_ms": round(self.latency_ms, 2), "answerable": self.answerable,
+                "confidence": round(self.confidence, 4), "threshold": round(self.threshold, 4),
+                "hits": [h.to_dict() for h in self.hits]}
+
+
+def ask(index, question: str, k: int | None = None, config: str | None = None,
+        source: str | None = None, since: str | None = None, until: str | None = None,
+        **options) -> Answer:
+    """Search `index` for one question and time it.
+
+    Args:
+        index: a loaded `qa.Index`.
+        question: the question (cleaned; blank or huge raises).
+        k: passages to return (default `Settings.k`).
+        config: a retrieval configuration of `qa.search.pipeline.CONFIGS` (default `Settings.config`).
+        source, since, until: article filters; "" means no filter.
+        options: passed on to `Index.search` (e.g. retriever depth).
+
+    Returns:
+        An `Answer`; `answer.to_dict()` is the `qa ask --json` object.
+
+    Raises:
+        BadInput: a bad question, k, configuration, date, or filters that match nothing.
+    """
+    from qa.search.pipeline import check_k, clean_question
+
+    question = clean_question(question)
+    k = check_k(index.settings.k if k is None else k)
+    t0 = time.perf_counter()
+    hits = index.search(question, k=k, config=config or None, source=source or None,
+                        since=since or None, until=until or None, **options)
+    ms = (time.perf_counter() - t0) * 1000
+    thr = abstain.threshold(index)  # measured once per loaded index, outside the timed search
+    conf = max(abstain.confidence(hits), abstain.question_confidence(index, question))
+    return Answer(question, k, config or index.settings.config, ms, hits,
+                  answerable=bool(hits) and conf >= thr, confidence=conf, threshold=thr)
+
+
+def ask_json(index, question: str, k: int | None = None, config: str | None = None,
+             source: str | None = None, since: str | None = None, until: str | None = None,
+             **options) -> dict[str, Any]:
+    """`ask(...).to_dict()`: exactly the object `qa ask --json` prints."""
+    return ask(index, question, k=k, config=config, source=source, since=since, until=until,
+               **options).to_dict()

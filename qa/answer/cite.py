@@ -1,0 +1,37 @@
+"""Hit -> citation label and answer-sentence highlight. Formatting only: no retrieval here."""
+
+from __future__ import annotations
+
+from qa.types import Hit
+
+
+def citation(hit: Hit, n: int | None = None) -> str:
+    """`[n] Title — Source, date (doc_id, chars a–b)`."""
+    a, p = hit.article, hit.passage
+    where = ", ".join(x for x in (a.source, a.date) if x) or "unknown source"
+    return (f"[{n if n is not None else hit.rank}] {a.title or '(untitled)'} \u2014 {where} "
+            f"({p.doc_id}, chars {p.char_start}\u2013{p.char_end})")
+
+
+def marked_text(hit: Hit, left: str = "\u00bb", right: str = "\u00ab") -> str:
+    """The passage text with the highlighted sentence wrapped in markers."""
+    p = hit.passage
+    if hit.highlight is None:
+        return p.text
+    s, e = hit.highlight[0] - p.char_start, hit.highlight[1] - p.char_start
+    return p.text[:s] + left + p.text[s:e] + right + p.text[e:]
+
+
+def format_hits(question: str, hits: list[Hit]) -> str:
+    """Human output of `qa ask`: ranked passages, each with its citation."""
+    lines = [f"Q: {question}", ""]
+    if not hits:
+        lines.append("No passage found.")
+    for h in hits:
+        score_bits = ", ".join(f"{k} {v:.3f}" for k, v in h.scores.items())
+        lines.append(f"{citation(h)}  score {h.score:.4f} ({score_bits})")
+        for other in h.also_reported_by:
+            lines.append(f"    also reported by {other.get('source') or other['doc_id']} ({other['doc_id']})")
+        lines.append("    " + marked_text(h).replace("\n", "\n    "))
+        lines.append("")
+    return "\n".join(lines)

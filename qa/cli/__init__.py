@@ -1,0 +1,1 @@
+"""The command line: `qa index | ask | eval`."""

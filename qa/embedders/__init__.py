@@ -1,0 +1,1 @@
+"""Embedders: text -> unit vectors (torch, ONNX Runtime), and where embedding runs (engines)."""

@@ -1,0 +1,1 @@
+"""Ingest: bytes and files (text, HTML, records) -> Article."""

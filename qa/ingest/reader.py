@@ -1,0 +1,283 @@
+"""Files and records -> `Article`s (title, source, date, body), with a per-file problem report.
+
+Plain text and Markdown are parsed the way a reader sees a news page: boilerplate lines ("All
+news", "About the author" and what follows) are dropped, the first line is the title, a byline
+("Written by X") and a dateline ("MOSCOW, June 11. /TASS/." or "MOSCOW (TASS):") give source,
+place and date. HTML goes through trafilatura. JSONL and CSV hold one article per record.
+Unreadable input never stops the run: it is reported per file with the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.errors import BadInput
+from qa.ingest.decode import decode_bytes
+from qa.types import Article
+
+TEXT_EXTS = {".txt", ".md", ".markdown"}
+HTML_EXTS = {".html", ".htm"}
+RECORD_EXTS = {".jsonl", ".csv"}
+SUPPORTED_EXTS = TEXT_EXTS | HTML_EXTS | RECORD_EXTS
+MAX_FILE_BYTES = 512 * 1024 * 1024  # a records file (.jsonl/.csv) may be large
+MAX_ARTICLE_BYTES = 4 * 1024 * 1024  # one article file: anything larger is not one article
+
+BOILERPLATE_LINES = {
+    "all news", "news", "home", "menu", "share", "share this", "share this article", "print",
+    "advertisement", "subscribe", "read more", "latest news", "top stories", "skip to content",
+    "follow us", "comments", "related", "related articles", "tweet", "email",
+}
+FOOTER_STARTS = ("about the author", "related articles", "read also", "more from", "comments (")
+MONTHS = {m: i for i, m in enumerate(
+    "january february march april may june july august september october november december".split(), 1)}
+_MONTH_RE = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_DATE_MDY = re.compile(rf"\b({_MONTH_RE})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b")
+_DATE_DMY = re.compile(rf"\b(\d{{1,2}})\s+({_MONTH_RE})(?:,?\s+(\d{{4}}))?\b")
+_DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_DATELINE_SLASH = re.compile(  # MOSCOW, June 11. /TASS/.
+    rf"^(?P<place>[A-Z][A-Z .'\-]{{1,40}}),\s*(?P<date>{_MONTH_RE}\s+\d{{1,2}}(?:,\s*\d{{4}})?)\.?"
+    r"\s*/(?P<agency>[^/\n]{2,40})/\.?")
+_DATELINE_PAREN = re.compile(  # MOSCOW (TASS): / LONDON (Reuters) -
+    r"^(?P<place>[A-Z][A-Z .'\-]{1,40}?)\s*\((?P<agency>[A-Za-z][\w .&'\-]{1,40})\)\s*[:\-\u2013\u2014]")
+_DATELINE_DATE = re.compile(  # WASHINGTON, March 3, 2022 -
+    rf"^(?P<place>[A-Z][A-Z .'\-]{{1,40}}),\s*(?P<date>{_MONTH_RE}\s+\d{{1,2}}(?:,\s*\d{{4}})?)\s*[:\-\u2013\u2014.]")
+_BYLINE = re.compile(r"^(?:written by|by|posted by|author:)\s+(?P<name>.{2,80})$", re.I)
+_HEADER = re.compile(r"^(title|source|date|url|byline|author|dateline)\s*:\s*(.*)$", re.I)
+
+
+@dataclass
+class IngestReport:
+    """What ingest produced and what it could not use, file by file."""
+
+    articles: list[Article] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path or path:line, reason)
+    files_read: int = 0
+
+
+def normalize_date(text: str) -> str:
+    """ISO date (YYYY-MM-DD) from common news spellings, or "" when there is no full date."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    m = _DATE_ISO.search(text)
+    if m:
+        return _iso(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = _DATE_MDY.search(text)
+    if m and m.group(3):
+        return _iso(int(m.group(3)), _month(m.group(1)), int(m.group(2)))
+    m = _DATE_DMY.search(text)
+    if m and m.group(3):
+        return _iso(int(m.group(3)), _month(m.group(2)), int(m.group(1)))
+    return ""
+
+
+def _month(name: str) -> int:
+    name = name.lower().rstrip(".")
+    for full, num in MONTHS.items():
+        if full.startswith(name[:3]):
+            return num
+    return 0
+
+
+def _iso(y: int, m: int, d: int) -> str:
+    if not (1 <= m <= 12 and 1 <= d <= 31 and 1000 <= y <= 9999):
+        return ""
+    return f"{y:04d}-{m:02d}-{d:02d}"
+
+
+def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -> Article:
+    """Parse a plain-text (or Markdown) news article into an `Article`.
+
+    Raises:
+        BadInput: when no body text remains after removing boilerplate.
+    """
+    lines = [ln.strip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    meta: dict[str, str] = {}
+    # Optional "Key: value" header block (Title:, Source:, Date:, URL:) ended by a blank line.
+    i = 0
+    while i < len(lines) and lines[i] and _HEADER.match(lines[i]):
+        key, val = _HEADER.match(lines[i]).groups()  # type: ignore[union-attr]
+        meta[key.lower()] = val.strip()
+        i += 1
+    if meta:
+        lines = lines[i:]
+    kept: list[str] = []
+    for ln in lines:
+        low = ln.lower().strip(" :|")
+        if low.startswith(FOOTER_STARTS):
+            break
+        if low in BOILERPLATE_LINES:
+            continue
+        if markdown:
+            ln = re.sub(r"^#{1,6}\s+", "", ln)
+        kept.append(ln)
+    paras = [p for p in _paragraphs(kept)]
+    title = meta.get("title", "")
+    if not title and paras and len(paras[0]) <= 300:
+        title = paras.pop(0)
+    byline = meta.get("byline", meta.get("author", ""))
+    for j, p in enumerate(paras[:3]):
+        m = _BYLINE.match(p)
+        if m:
+            byline = m.group("name").strip()
+            paras.pop(j)
+            break
+    body = "\n\n".join(paras).strip()
+    if not body:
+        raise BadInput("no article text after the title; expected a title line, then the body")
+    source, dateline, date = meta.get("source", ""), meta.get("dateline", ""), meta.get("date", "")
+    agency = ""
+    for p in paras[:3]:
+        m = _DATELINE_SLASH.match(p) or _DATELINE_PAREN.match(p) or _DATELINE_DATE.match(p)
+        if m:
+            dateline = dateline or m.group(0).rstrip(" :-\u2013\u2014").strip()
+            agency = m.groupdict().get("agency") or ""
+            date = date or m.groupdict().get("date") or ""
+            break
+    source = source or byline or agency.strip()
+    return Article(
+        doc_id=doc_id, title=title, body=body, source=source, date=normalize_date(date),
+        url=meta.get("url", ""), dateline=dateline, byline=byline, path=path)
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    """Blank-line separated paragraphs; single newlines inside news text also start paragraphs."""
+    return [ln for ln in lines if ln]
+
+
+def parse_html(html: str, doc_id: str, path: str = "") -> Article:
+    """Main text and metadata of an HTML page via trafilatura."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
+    if doc is None:
+        raise BadInput("no main text found in the HTML page")
+    get = (lambda k: getattr(doc, k, None)) if not isinstance(doc, dict) else doc.get
+    body = (get("text") or "").strip()
+    if not body:
+        raise BadInput("no main text found in the HTML page")
+    paras = [ln.strip() for ln in body.split("\n") if ln.strip()]
+    return Article(
+        doc_id=doc_id, title=(get("title") or "").strip(), body="\n\n".join(paras),
+        source=(get("sitename") or get("author") or "").strip(),
+        date=normalize_date(get("date") or ""), url=(get("url") or "").strip(),
+        byline=(get("author") or "").strip(), path=path)
+
+
+def record_to_article(rec: dict, fallback_id: str, path: str = "") -> Article:
+    """One JSONL/CSV record (`id`, `title`, `text`, optional `source`, `date`, `url`)."""
+    if not isinstance(rec, dict):
+        raise BadInput(f"expected an object with 'id', 'title', 'text', got {type(rec).__name__}")
+    text = rec.get("text", rec.get("body"))
+    if not isinstance(text, str) or not text.strip():
+        raise BadInput("missing or empty 'text' field")
+    doc_id = str(rec.get("id") or rec.get("_id") or fallback_id).strip()
+    paras = [ln.strip() for ln in text.replace("\r", "\n").split("\n") if ln.strip()]
+    return Article(
+        doc_id=doc_id, title=str(rec.get("title") or "").strip(), body="\n\n".join(paras),
+        source=str(rec.get("source") or "").strip(), date=normalize_date(str(rec.get("date") or "")),
+        url=str(rec.get("url") or "").strip(), path=path)
+
+
+def read_records(path: Path, text: str, report: IngestReport) -> list[Article]:
+    """Articles from a JSONL or CSV file; bad records are reported with their line number."""
+    out: list[Article] = []
+    if path.suffix.lower() == ".jsonl":
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                out.append(record_to_article(json.loads(line), f"{path.stem}-{n}", str(path)))
+            except json.JSONDecodeError as e:
+                report.problems.append((f"{path}:{n}", f"malformed JSON ({e.msg})"))
+            except BadInput as e:
+                report.problems.append((f"{path}:{n}", str(e)))
+        return out
+    reader = csv.DictReader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"), newline=""))
+    try:
+        cols = {(c or "").strip().lower() for c in (reader.fieldnames or [])}
+        if "text" not in cols:
+            report.problems.append((str(path), f"CSV needs a 'text' column (has: {sorted(cols) or 'none'})"))
+            return out
+        for row in reader:
+            n = reader.line_num
+            row = {(k or "").strip().lower(): v for k, v in row.items() if isinstance(k, str)}
+            try:
+                out.append(record_to_article(row, f"{path.stem}-{n}", str(path)))
+            except BadInput as e:
+                report.problems.append((f"{path}:{n}", str(e)))
+    except csv.Error as e:
+        report.problems.append((f"{path}:{reader.line_num}", f"malformed CSV ({e}); the rows before it were read"))
+    return out
+
+
+def iter_files(paths: list[str | Path], report: IngestReport) -> list[Path]:
+    """Supported files under `paths` (folders recursively), sorted; missing paths reported."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.suffix.lower() in SUPPORTED_EXTS and not f.name.startswith("."):
+                    found.append(f)
+        elif p.is_file():
+            if p.suffix.lower() in SUPPORTED_EXTS:
+                found.append(p)
+            else:
+                report.problems.append((str(p), f"unsupported file type {p.suffix or '(none)'!r}; "
+                                        f"use one of {', '.join(sorted(SUPPORTED_EXTS))}"))
+        else:
+            report.problems.append((str(p), "no such file or folder"))
+    return found
+
+
+def ingest(paths: list[str | Path]) -> IngestReport:
+    """Read every supported file under `paths` into articles; never raises on a bad file.
+
+    Duplicate `doc_id`s keep the first article and report the later ones.
+    """
+    report = IngestReport()
+    seen: dict[str, str] = {}
+    for f in iter_files(paths, report):
+        report.files_read += 1
+        for art in _read_file(f, report):
+            if art.doc_id in seen:
+                report.problems.append((art.path or str(f), f"duplicate doc_id {art.doc_id!r} "
+                                        f"(already from {seen[art.doc_id]}); kept the first"))
+                continue
+            seen[art.doc_id] = art.path or str(f)
+            report.articles.append(art)
+    return report
+
+
+def _read_file(f: Path, report: IngestReport) -> list[Article]:
+    try:
+        size = f.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise BadInput(f"file is {size / 2**20:.0f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit")
+        if size == 0:
+            raise BadInput("empty file")
+        ext = f.suffix.lower()
+        if ext not in RECORD_EXTS and size > MAX_ARTICLE_BYTES:
+            raise BadInput(f"file is {size / 2**20:.1f} MiB, over the {MAX_ARTICLE_BYTES // 2**20} MiB "
+                           "limit for one article; put many articles in a .jsonl file, one per line")
+        text = decode_bytes(f.read_bytes())
+        if ext in RECORD_EXTS:
+            before = len(report.problems)
+            records = read_records(f, text, report)
+            if not records and len(report.problems) == before:
+                raise BadInput("no records found; expected one JSON object per line (or CSV rows) "
+                               "with 'id', 'title', 'text'")
+            return records
+        if ext in HTML_EXTS:
+            return [parse_html(text, f.stem, str(f))]
+        return [parse_text(text, f.stem, str(f), markdown=ext != ".txt")]
+    except BadInput as e:
+        report.problems.append((str(f), str(e)))
+    except OSError as e:
+        report.problems.append((str(f), f"cannot read: {e.strerror or e}"))
+    return []

@@ -1,0 +1,1 @@
+"""Search: one pipeline per configuration; retrieve, fuse, rerank, group, highlight, filters."""

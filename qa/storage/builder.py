@@ -1,0 +1,250 @@
+"""Build or update an index folder from articles, embedding only what is new.
+
+Each passage's embedding key is a hash of the model weights and the exact text embedded, so an
+unchanged article is never embedded twice: vectors come from the previous index, or from the
+shards an interrupted build left in `index/.partial/`, and only the rest goes to the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from qa.text.chunking import chunk_articles
+from qa.settings import FORMAT_VERSION, Settings
+from qa.embedders.base import Embedder
+from qa.errors import QAError
+from qa.storage.bm25 import SparseIndex
+from qa.storage.vector_stores import create_store, drop_replaced, row_meta, spec_matches
+from qa.storage.tables import write_tables
+from qa.storage.sentence_vectors import SentenceCache, plan_sentences, save_sentences
+from qa.storage.folder import PARTIAL, commit_folder, new_tmp_folder, read_jsonl, read_manifest, write_lock
+from qa.types import Article, Passage, content_hash
+
+SHARD_SIZE = 256
+Progress = Callable[[int, int], None]  # (done, total) texts embedded: passages, then sentences
+
+
+@dataclass
+class BuildStats:
+    """What one `index` run did."""
+
+    articles: int = 0
+    passages: int = 0
+    embedded: int = 0
+    reused: int = 0
+    sentences_embedded: int = 0  # distinct highlighter sentences embedded (qa/sentences.py)
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    up_to_date: bool = False
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def embed_text(passage: Passage, article: Article, embedder: Embedder, settings: Settings) -> str:
+    """What the model sees: the (truncated) title, a newline, then the passage text."""
+    if settings.embed_title and article.title:
+        return embedder.truncate(article.title, settings.title_tokens) + "\n" + passage.text
+    return passage.text
+
+
+def _load_previous(target: Path, fingerprint: str, dim: int,
+                   sentences: bool) -> tuple[dict, dict[str, np.ndarray], dict, SentenceCache]:
+    """(manifest, key -> vector cache, doc_id -> article hash, stored sentence vectors) of the
+    index at `target`, if usable (sentence vectors only when this build makes them)."""
+    cache: dict[str, np.ndarray] = {}
+    hashes: dict[str, str] = {}
+    manifest: dict = {}
+    stored = SentenceCache(None, dim)
+    try:
+        manifest = read_manifest(target)
+        model = manifest.get("model", {})
+        if model.get("fingerprint") == fingerprint and model.get("dim") == dim:
+            vecs = np.load(target / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            keys = [p["embed_key"] for p in read_jsonl(target / "passages.jsonl")]
+            if len(keys) == len(vecs):
+                cache.update(zip(keys, vecs))
+            if sentences:
+                stored = SentenceCache(target, dim)
+        hashes = {a["doc_id"]: a.get("content_hash", "") for a in read_jsonl(target / "articles.jsonl")}
+    except (QAError, OSError, ValueError, KeyError):
+        pass  # no usable previous index: everything is embedded
+    for meta in sorted((target / PARTIAL).glob("shard-*.json")) if (target / PARTIAL).exists() else []:
+        try:
+            info = json.loads(meta.read_text())
+            if info.get("fingerprint") != fingerprint:
+                continue
+            vecs = np.load(meta.with_suffix(".npy"), allow_pickle=False)
+            if len(vecs) == len(info["keys"]) and vecs.shape[1] == dim:
+                cache.update(zip(info["keys"], vecs))
+        except (OSError, ValueError, KeyError):
+            continue  # a shard cut short by a crash: its passages are embedded again
+    return manifest, cache, hashes, stored
+
+
+def _write_shard(folder: Path, n: int, keys: list[str], vecs: np.ndarray, fingerprint: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"shard-{os.getpid()}-{n:06d}"
+    np.save(f"{stem}.npy.tmp.npy", vecs, allow_pickle=False)
+    os.replace(f"{stem}.npy.tmp.npy", f"{stem}.npy")
+    Path(f"{stem}.json.tmp").write_text(json.dumps({"fingerprint": fingerprint, "keys": keys}))
+    os.replace(f"{stem}.json.tmp", f"{stem}.json")
+
+
+def embed_shards(embedder: Embedder, settings: Settings, shards: list[list[str]]) -> Iterator[np.ndarray]:
+    """The vectors of each shard of texts, in order: here (`engine="local"`), or on Ray Data
+    actors (`engine="ray"`, qa.embedders.ray_engine; Ray is imported only then)."""
+    if settings.engine == "ray":
+        from qa.embedders.ray_engine import embed_shards_ray
+
+        yield from embed_shards_ray(embedder, settings, shards)
+        return
+    if settings.engine != "local":
+        raise QAError(f"unknown embedding engine {settings.engine!r}; choose local or ray")
+    for texts in shards:
+        yield embedder.embed_batch(texts)
+
+
+def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
+                settings: Settings | None = None, rebuild: bool = False,
+                progress: Progress | None = None) -> BuildStats:
+    """Make the index at `target` hold exactly `articles`, embedding only new passages.
+
+    Args:
+        articles: the whole collection (articles absent here are removed from the index).
+        target: the index folder.
+        embedder: the model; its weights hash is recorded and keys the embedding cache.
+        settings: chunking and model settings (defaults from `Settings`).
+        rebuild: ignore the previous index and shards and embed everything.
+        progress: called with (done, total) as texts (passages, then sentences) are embedded.
+
+    Raises:
+        IndexLocked: another process is writing this index.
+    """
+    t0 = time.perf_counter()
+    settings = settings or Settings()
+    target = Path(target)
+    fingerprint, dim = embedder.fingerprint(), embedder.dim
+    with write_lock(target):
+        if rebuild:
+            manifest, cache, old_hashes, stored = {}, {}, {}, SentenceCache(None, dim)
+        else:
+            manifest, cache, old_hashes, stored = _load_previous(target, fingerprint, dim,
+                                                                 settings.sentence_vectors)
+        stats = BuildStats(articles=len(articles))
+        new_hashes = {a.doc_id: a.content_hash for a in articles}
+        stats.added = sorted(d for d in new_hashes if d not in old_hashes)
+        stats.changed = sorted(d for d in new_hashes if d in old_hashes and old_hashes[d] != new_hashes[d])
+        stats.removed = sorted(d for d in old_hashes if d not in new_hashes)
+        same_build = (manifest.get("format_version") == FORMAT_VERSION
+                      and manifest.get("chunking") == settings.chunking()
+                      and manifest.get("model", {}).get("fingerprint") == fingerprint
+                      and spec_matches(manifest, settings))
+        if (not rebuild and same_build and not (stats.added or stats.changed or stats.removed)
+                and list(old_hashes) == list(new_hashes)):
+            stats.passages = stats.reused = manifest.get("counts", {}).get("passages", 0)
+            stats.up_to_date = True
+            stats.seconds = time.perf_counter() - t0
+            return stats
+
+        by_id = {a.doc_id: a for a in articles}
+        passages = chunk_articles(articles, embedder, settings)
+        texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
+        keys = [content_hash(fingerprint, t) for t in texts]
+        # the highlighter's sentences are embedded with the passages, each distinct one once
+        plan = plan_sentences(passages, fingerprint) if settings.sentence_vectors else None
+        if plan is not None:
+            texts, keys = texts + plan.texts, keys + plan.keys
+        vectors = np.zeros((len(texts), dim), dtype=np.float32)
+        todo = []
+        for i, key in enumerate(keys):
+            if key in cache:
+                vectors[i] = cache[key]
+            elif key in stored:
+                vectors[i] = stored[key]
+            else:
+                todo.append(i)
+        cache.clear()
+        stored = SentenceCache(None, dim)  # release the previous index's map
+        n = len(passages)
+        stats.passages, stats.embedded = n, sum(1 for i in todo if i < n)
+        stats.reused, stats.sentences_embedded = n - stats.embedded, len(todo) - stats.embedded
+        partial = target / PARTIAL
+        if rebuild and partial.exists():
+            shutil.rmtree(partial, ignore_errors=True)
+        # shards of todo rows, each distinct key once; a shard is saved as soon as it is embedded
+        shards: list[list[int]] = []
+        first: dict[str, int] = {}
+        for start in range(0, len(todo), SHARD_SIZE):
+            shards.append([i for i in todo[start:start + SHARD_SIZE] if first.setdefault(keys[i], i) == i])
+        embedded = embed_shards(embedder, settings, [[texts[i] for i in rows] for rows in shards if rows])
+        try:
+            for n_shard, start in enumerate(range(0, len(todo), SHARD_SIZE)):
+                rows = shards[n_shard]
+                if rows:
+                    vecs = next(embedded)
+                    vectors[rows] = vecs
+                    _write_shard(partial, n_shard, [keys[i] for i in rows], vecs, fingerprint)
+                # duplicates of a key embedded in this run reuse that vector
+                for i in todo[start:start + SHARD_SIZE]:
+                    if first[keys[i]] != i:
+                        vectors[i] = vectors[first[keys[i]]]
+                if progress:
+                    progress(min(start + SHARD_SIZE, len(todo)), len(todo))
+        finally:
+            embedded.close()  # a Ray engine stops its runtime here, also on an error
+
+        tmp = new_tmp_folder(target)
+        store = None
+        try:
+            if plan is not None:
+                save_sentences(tmp, plan, vectors[n:])
+            vectors = vectors[:n]
+            store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
+            np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
+            write_tables(tmp, passages, keys[:n], articles)
+            sparse_dir = tmp / "bm25"
+            sparse_dir.mkdir()
+            SparseIndex.build([p.text for p in passages]).save(sparse_dir)
+            # Whole-article BM25: term statistics over full articles rank documents better
+            # than passage statistics do (a feature of the reranker).
+            docs_dir = tmp / "bm25_docs"
+            docs_dir.mkdir()
+            SparseIndex.build([f"{a.title}\n{a.body}" for a in articles]).save(docs_dir)
+            new_manifest = {
+                "format_version": FORMAT_VERSION,
+                "model": {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
+                          "max_tokens": embedder.max_tokens,
+                          "backend": getattr(embedder, "backend", None)},
+                "normalized": True,
+                "metric": "inner_product",
+                **store.manifest_entry(),  # store kind and where it lives (faiss_type for FAISS)
+                "bm25": {"library": "bm25s", "k1": 1.2, "b": 0.75, "stemming": "snowball-english"},
+                "chunking": settings.chunking(),
+                "counts": {"articles": len(articles), "passages": len(passages),
+                           **({"sentences": len(plan.texts)} if plan is not None else {})},
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+            store.close()  # a Milvus Lite file is released before its folder moves
+            commit_folder(tmp, target, new_manifest)
+            store = None
+            drop_replaced(manifest, new_manifest, settings)
+        finally:
+            if store is not None:  # the build failed: a collection it made on a server goes too
+                store.drop()
+                store.close()
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        stats.seconds = time.perf_counter() - t0
+        return stats

@@ -1,0 +1,143 @@
+"""Sentence vectors stored with the index, so finding a hit's answer sentence is dot products.
+
+The highlighter picks the sentence of a passage closest to the question. Embedding those
+sentences when a question arrives cost ~95% of a highlighted query (bench/RESULTS.md), so the
+builder embeds every distinct sentence once, at index time, and keeps it beside the passages:
+
+    sentences/vectors.npy   int8 (m, dim): unit vectors x 127, one row per distinct sentence
+    sentences/keys.npy      bytes (m,): embedding key of each row (reused by the next build)
+    sentences/offsets.npy   int64 (n + 1,): passage i owns entries offsets[i]:offsets[i + 1]
+    sentences/entries.npy   int32 (total, 3): sentence start, end (in the passage text), row
+
+int8 keeps a cosine within ~0.005 of float32, enough to rank a passage's few sentences, at a
+quarter of the bytes. All four files are memory-mapped on load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.text.chunking import split_sentences
+from qa.storage.tables import map_npy
+from qa.types import Passage, content_hash
+
+SENTENCE_DIR = "sentences"
+SCALE = 127.0
+
+
+def sentence_key(fingerprint: str, text: str) -> str:
+    """Embedding key of a sentence (salted: a one-sentence passage embeds other text)."""
+    return content_hash(fingerprint, "sentence", text)
+
+
+@dataclass
+class SentencePlan:
+    """Every passage's sentences: spans, and rows into the distinct sentences (`texts`)."""
+
+    offsets: np.ndarray  # (n + 1,) int64
+    entries: np.ndarray  # (total, 3) int32: start, end, row
+    texts: list[str]
+    keys: list[str]
+
+
+def plan_sentences(passages: list[Passage], fingerprint: str) -> SentencePlan:
+    """Split each passage into the sentences the highlighter scores; each distinct text once."""
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    entries: list[tuple[int, int, int]] = []
+    row_of: dict[str, int] = {}
+    texts: list[str] = []
+    for i, p in enumerate(passages):
+        for s, e in split_sentences(p.text):
+            text = p.text[s:e]
+            row = row_of.setdefault(text, len(texts))
+            if row == len(texts):
+                texts.append(text)
+            entries.append((s, e, row))
+        offsets[i + 1] = len(entries)
+    arr = np.array(entries, dtype=np.int32).reshape(-1, 3)
+    return SentencePlan(offsets, arr, texts, [sentence_key(fingerprint, t) for t in texts])
+
+
+def quantize(vectors: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(np.asarray(vectors, dtype=np.float32) * SCALE), -127, 127).astype(np.int8)
+
+
+def save_sentences(folder: Path, plan: SentencePlan, vectors: np.ndarray) -> None:
+    """Write the sentence files of `plan` with `vectors` (float, one row per distinct text)."""
+    out = folder / SENTENCE_DIR
+    out.mkdir()
+    np.save(out / "vectors.npy", quantize(vectors), allow_pickle=False)
+    np.save(out / "keys.npy", np.array([k.encode("ascii") for k in plan.keys], dtype="S16"),
+            allow_pickle=False)
+    np.save(out / "offsets.npy", plan.offsets, allow_pickle=False)
+    np.save(out / "entries.npy", plan.entries, allow_pickle=False)
+
+
+class SentenceCache(Mapping):
+    """key -> float32 vector of the sentences an index folder stores, for the next build.
+
+    Holds a key -> row dict and the memory-mapped int8 matrix (~120 bytes per sentence in
+    memory, not a float32 array each); empty when the folder has no usable sentence files.
+    """
+
+    def __init__(self, folder: Path | None = None, dim: int = 0):
+        self.rows: dict[str, int] = {}
+        self.vectors = np.zeros((0, dim), dtype=np.int8)
+        d = folder / SENTENCE_DIR if folder is not None else None
+        if d is None or not (d / "keys.npy").exists():
+            return
+        try:
+            keys = np.load(d / "keys.npy", allow_pickle=False)
+            vecs = map_npy(d / "vectors.npy")
+        except (OSError, ValueError):
+            return  # unreadable: those sentences are embedded again
+        if len(keys) == len(vecs) and vecs.ndim == 2 and vecs.shape[1] == dim:
+            self.vectors = vecs
+            self.rows = {k.decode("ascii"): i for i, k in enumerate(keys.tolist())}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.vectors[self.rows[key]].astype(np.float32) / SCALE
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.rows
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class SentenceStore:
+    """The loaded sentence files of an index (memory-mapped)."""
+
+    def __init__(self, folder: Path, n_passages: int):
+        d = folder / SENTENCE_DIR
+        self.vectors, self.offsets, self.entries = (map_npy(d / f"{name}.npy")
+                                                    for name in ("vectors", "offsets", "entries"))
+        # (checksums in the manifest guard the contents; these checks catch files of another build
+        # without reading them whole)
+        if len(self.offsets) != n_passages + 1:
+            raise ValueError(f"{d} describes {len(self.offsets) - 1} passages, the index has {n_passages}")
+        if int(self.offsets[-1]) != len(self.entries):
+            raise ValueError(f"{d}/offsets.npy ends at entry {int(self.offsets[-1])}, "
+                             f"entries.npy has {len(self.entries)}")
+
+    @classmethod
+    def open(cls, folder: Path, n_passages: int) -> "SentenceStore | None":
+        return cls(folder, n_passages) if (folder / SENTENCE_DIR / "offsets.npy").exists() else None
+
+    def spans(self, row: int) -> np.ndarray:
+        """(k, 3) start, end (passage-relative), vector row of passage `row`'s sentences."""
+        return np.asarray(self.entries[int(self.offsets[row]):int(self.offsets[row + 1])])
+
+    def similarities(self, entries: np.ndarray, qvec: np.ndarray) -> np.ndarray:
+        """Cosine of each entry's sentence with the (unit) question vector."""
+        if not len(entries):
+            return np.zeros(0, dtype=np.float32)
+        vecs = np.asarray(self.vectors[np.asarray(entries[:, 2], dtype=np.int64)], dtype=np.float32)
+        return vecs @ np.asarray(qvec, dtype=np.float32) / SCALE

@@ -1,0 +1,56 @@
+"""Vector stores behind one small interface (`VectorStore`): FAISS, embedded and the default,
+or Milvus (Milvus Lite in the index folder, or a Milvus server/cluster by URI).
+
+The builder creates one store per build with `create_store`; `Index.load` opens the store the
+manifest names with `open_store`. Passages, articles, the embedding cache and BM25 stay in the
+index folder either way, so citations never depend on the store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import BadInput
+from qa.storage.vector_stores.base import KINDS, VectorStore, row_meta, spec_matches, store_spec
+
+__all__ = ["KINDS", "VectorStore", "create_store", "open_store", "drop_replaced", "row_meta",
+           "spec_matches", "store_spec"]
+
+
+def _store_class(kind: str):
+    if kind == "faiss":
+        from qa.storage.vector_stores.faiss import FaissStore
+
+        return FaissStore
+    if kind == "milvus":
+        from qa.storage.vector_stores.milvus import MilvusStore  # pymilvus is imported only for this store
+
+        return MilvusStore
+    raise BadInput(f"unknown vector store {kind!r}; choose one of {', '.join(KINDS)}")
+
+
+def create_store(folder: Path, vectors: np.ndarray, meta: list[dict], settings) -> VectorStore:
+    """A new store of kind `settings.store` holding `vectors` (row i under id i) for the build
+    in the temporary `folder`."""
+    return _store_class(settings.store).create(Path(folder), vectors, meta, settings)
+
+
+def open_store(folder: Path, manifest: dict, settings=None) -> VectorStore:
+    """The store an index manifest names (FAISS for manifests older than stores)."""
+    spec = store_spec(manifest)
+    return _store_class(spec.get("kind", "faiss")).open(Path(folder), spec, settings)
+
+
+def drop_replaced(old_manifest: dict, new_manifest: dict, settings) -> None:
+    """After a new build is in place: drop the Milvus collection of the build it replaced when
+    that lived on a server (a store inside the index folder went away with the old folder)."""
+    old, new = store_spec(old_manifest), store_spec(new_manifest)
+    if old.get("kind") != "milvus" or old.get("embedded") or not old.get("collection"):
+        return
+    if (old.get("uri"), old.get("collection")) == (new.get("uri"), new.get("collection")):
+        return
+    from qa.storage.vector_stores.milvus import drop_collection
+
+    drop_collection(old["uri"], old["collection"], settings.milvus_token if settings else None)

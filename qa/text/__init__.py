@@ -1,0 +1,1 @@
+"""Text: sentences, chunking with offsets, the BM25 analyzer."""
