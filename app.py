@@ -180,7 +180,7 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
         return gr.update(value=row[4]) if len(row) > 4 else gr.update()
 
     def on_tick():
-        warming = service._warm is not None and service._warm.is_alive()
+        warming = service.warming
         return _status_html(service.status()), gr.Timer(active=warming), sources_update()
 
     # ---- layout ---------------------------------------------------------------------------

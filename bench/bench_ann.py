@@ -60,7 +60,7 @@ def recall_at(found: np.ndarray, exact: np.ndarray, k: int = 10) -> float:
 def main() -> int:
     import faiss
 
-    from qa.storage.vector_stores.faiss_index import DenseIndex
+    from qa.storage.vector_stores.faiss import FaissStore
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
@@ -89,7 +89,7 @@ def main() -> int:
     del flat
 
     t = time.perf_counter()
-    dense = DenseIndex.build(vecs, ann_threshold=0)  # the ANN qa builds above its threshold
+    dense = FaissStore.build(vecs, ann_threshold=0)  # the ANN qa builds above its threshold
     build_s = time.perf_counter() - t
     tmp = Path("/tmp") / f"bench_ann_{args.n}.faiss"
     dense.save(tmp)

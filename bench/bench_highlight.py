@@ -37,7 +37,7 @@ def main() -> int:
     ap.add_argument("--nq", type=int, default=100)
     args = ap.parse_args()
     index = Index.load(args.index, verify=False)
-    if index.sentences is None:
+    if index.snapshot.sentences is None:
         print(json.dumps({"error": f"{args.index} has no stored sentence vectors"}))
         return 1
     qset = read_source(args.questions).questions[: args.nq]
@@ -53,10 +53,10 @@ def main() -> int:
         qv = index.question_vectors([q])[0]
         passages = [h.passage for h in hits]
         t = time.perf_counter()
-        stored = highlight_spans(q, qv, passages, None, index.sparse, store=index.sentences, rows=rows)
+        stored = highlight_spans(q, qv, passages, None, index.snapshot.sparse, store=index.snapshot.sentences, rows=rows)
         t_stored.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        fresh = highlight_spans(q, qv, passages, index.embedder, index.sparse)
+        fresh = highlight_spans(q, qv, passages, index.embedder, index.snapshot.sparse)
         t_fresh.append((time.perf_counter() - t) * 1000)
         same += sum(a == b for a, b in zip(stored, fresh))
         total += len(hits)
@@ -82,7 +82,7 @@ def main() -> int:
 def row_of(index, passage) -> int:
     """Row of a hit's passage: its article's passages are contiguous and in order."""
     art = index.articles.row_of(passage.doc_id)
-    rows = np.flatnonzero(np.asarray(index.passage_article) == art)
+    rows = np.flatnonzero(np.asarray(index.snapshot.passage_article) == art)
     return int(rows[passage.ordinal]) if passage.ordinal < len(rows) and \
         index.passages[int(rows[passage.ordinal])] == passage else \
         next(int(r) for r in rows if index.passages[int(r)] == passage)

@@ -149,7 +149,8 @@ def pct(ms: list[float]) -> dict[str, float]:
 def cmd_query(args) -> int:
     import qa.search.pipeline as retrieve_mod
     from qa import Index
-    from qa.search.filters import filter_rows
+    from qa.search.filters import select_rows
+    from qa.storage.selection import Filter
     from qa.evaluation.questions import read_source
 
     rss0 = rss_mb()
@@ -183,9 +184,9 @@ def cmd_query(args) -> int:
             for q in warmup:  # other questions, untimed: code paths and touched pages warm up
                 index.forget_questions()
                 index.search(q, k=10, config=config, highlight=highlight)
-            stages = [StageTimer(index, "question_vectors"), StageTimer(index.embedder, "embed_batch"),
-                      StageTimer(index.dense, "search_batch"), StageTimer(index.sparse, "scores"),
-                      StageTimer(index.sparse, "top_k"), StageTimer(retrieve_mod, "highlight_spans")]
+            stages = [StageTimer(index.encoder, "encode"), StageTimer(index.embedder, "embed_batch"),
+                      StageTimer(index.snapshot.dense, "search_batch"), StageTimer(index.snapshot.sparse, "scores"),
+                      StageTimer(index.snapshot.sparse, "top_k"), StageTimer(retrieve_mod, "highlight_spans")]
             ms, cpu = [], []
             for q in questions:
                 index.forget_questions()  # every question is new: its encoding is timed
@@ -226,7 +227,7 @@ def cmd_query(args) -> int:
             index.search(q, k=10, **kw)
             ms.append((time.perf_counter() - t) * 1000)
         out["filtered"][name] = {"filter": kw, "share_of_passages": round(
-            len(filter_rows(index, kw.get("source"), kw.get("since"), None)) / len(index), 4), "latency_ms": pct(ms)}
+            len(select_rows(index.snapshot, Filter.of(kw.get("source"), kw.get("since")))) / len(index), 4), "latency_ms": pct(ms)}
         print(json.dumps({f"filtered {name}": out["filtered"][name]}), file=sys.stderr)
     out["rss_parts_mb"] = {"index_loaded": parts_loaded, "with_model": parts_model,
                            "after_all_questions": rss_parts_mb()}

@@ -104,7 +104,7 @@ def cmd_stores(args) -> dict:
     for name, folder in (("faiss", args.faiss), ("milvus", args.milvus)):
         index = Index.load(folder)
         qvecs = index.embedder.embed_batch(texts) if qvecs is None else qvecs
-        store = index.dense
+        store = index.snapshot.dense
         store.search_batch(qvecs[:4], args.k)  # warm up (connection, first search)
         single = []
         for i in range(len(qvecs)):
@@ -150,8 +150,8 @@ def cmd_memory(args) -> dict:
         before = rss_mb()  # the embedder is constructed, not loaded: the model is not counted
         index = Index.load(args.index, embedder=SentenceTransformerEmbedder(), verify=False)
         loaded = rss_mb() - before
-        np.asarray(index.vectors).sum()  # page the memory-mapped vectors in, as searches over time do
-        index.sparse.scores("warm up the bm25 index")
+        np.asarray(index.snapshot.vectors).sum()  # page the memory-mapped vectors in, as searches over time do
+        index.snapshot.sparse.scores("warm up the bm25 index")
         touched = rss_mb() - before
         n = len(index)
         out["loaded_index"] = {"folder": str(args.index), "passages": n, "rss_after_load_mb": round(loaded, 1),

@@ -31,10 +31,10 @@ def main() -> None:
     args = p.parse_args()
     qset = read_beir(Path(args.bench) / "cranfield")
     index, _ = beir_index(qset, args.cache)
-    pos = top_cosines(index, [q.text for q in qset.questions])
-    neg = top_cosines(index, offtopic_questions())
+    pos = top_cosines(index.snapshot, index.encoder, [q.text for q in qset.questions])
+    neg = top_cosines(index.snapshot, index.encoder, offtopic_questions())
     t, acc = best_threshold(pos, neg)
-    bg = background(index)
+    bg = background(index.snapshot, index.encoder)
     print(json.dumps({"margin": round(t - bg, 4), "threshold_here": round(t, 4), "background_here": round(bg, 4),
                       "balanced_accuracy": round(acc, 4), "answerable": len(pos), "unanswerable": len(neg),
                       "answerable_min_median": [round(float(pos.min()), 4), round(float(np.median(pos)), 4)],

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from qa.evaluation.questions import beir_index, read_beir  # noqa: E402
 from qa.evaluation.metrics import ir_metrics  # noqa: E402
 from qa.search.rerank import FEATURES, FeatureReranker, feature_matrix  # noqa: E402
-from qa.search.pipeline import candidates_batch  # noqa: E402
+from qa.search.pipeline import PIPELINES, candidates_batch  # noqa: E402
 
 
 def ndcg(index, questions, cands, feats, w):
@@ -53,8 +53,8 @@ def main() -> None:
     half = len(qs) // 2
     texts = [q.text for q in qs]
     qv = index.embedder.embed_batch(texts)
-    cands = candidates_batch(index, texts, args.config, 100, None, qv)
-    feats = [feature_matrix(index, t, v, c.rows) for t, v, c in zip(texts, qv, cands)]
+    cands = candidates_batch(index.snapshot, PIPELINES.get(args.config), texts, 100, None, qv)
+    feats = [feature_matrix(index.snapshot, t, v, c.rows) for t, v, c in zip(texts, qv, cands)]
     grid = {"dense": [1.0], "bm25": [0, 0.1, 0.2, 0.3, 0.5, 0.8], "doc_bm25": [0, 0.1, 0.2, 0.3, 0.5, 0.8],
             "doc_dense": [0, 0.25, 0.5, 1.0, 1.5], "exact": [0, 0.1, 0.2]}
     results = []

@@ -1,6 +1,10 @@
+import json
+
+import numpy as np
 import pytest
 
-from qa.answer.abstain import background, best_threshold, confidence, is_answerable, offtopic_questions, threshold
+from qa.answer.abstain import (background, best_threshold, confidence, is_answerable, offtopic_questions,
+                               threshold, top_cosines)
 from qa.answer.ask import ask
 from qa.types import Article, Hit, Passage
 
@@ -38,9 +42,9 @@ def test_offtopic_questions_ship_with_the_package():
 
 def test_threshold_is_background_plus_margin_and_cached(built_index):
     emb = built_index.embedder
-    bg = background(built_index)
+    bg = background(built_index.snapshot, built_index.encoder)
     calls = len(emb.batches)
-    assert threshold(built_index, margin=0.25) == pytest.approx(bg + 0.25)
+    assert threshold(built_index.snapshot, built_index.encoder, margin=0.25) == pytest.approx(bg + 0.25)
     assert len(emb.batches) == calls  # measured once per loaded index
     assert 0.0 <= bg <= 1.0
 
@@ -59,11 +63,11 @@ def test_ask_reports_answerable_for_close_evidence_and_abstains_otherwise(built_
 def test_background_is_saved_beside_the_index_and_reused_by_a_new_process(built_index):
     from qa import HashEmbedder, Index
 
-    bg = background(built_index)
+    bg = background(built_index.snapshot, built_index.encoder)
     saved = built_index.folder / ".abstain.json"
     assert saved.exists()
     fresh = Index.load(built_index.folder, embedder=HashEmbedder())
-    assert background(fresh) == pytest.approx(bg)
+    assert background(fresh.snapshot, fresh.encoder) == pytest.approx(bg)
     assert fresh.embedder.embedded == 0  # read, not re-measured
     # a rebuild (new manifest) measures again
     import json
@@ -72,4 +76,21 @@ def test_background_is_saved_beside_the_index_and_reused_by_a_new_process(built_
     data["key"] = "stale"
     saved.write_text(json.dumps(data))
     again = Index.load(built_index.folder, embedder=HashEmbedder())
-    assert background(again) == pytest.approx(bg) and again.embedder.embedded > 0
+    assert background(again.snapshot, again.encoder) == pytest.approx(bg) and again.embedder.embedded > 0
+
+
+def test_reload_after_a_reindex_measures_the_background_of_the_new_build(built_index, tmp_path):
+    from qa.storage.builder import build_index
+
+    first = background(built_index.snapshot, built_index.encoder)
+    assert built_index.snapshot.memo  # kept with the build it was measured on
+    articles = [a for a in built_index.articles.values() if "football" not in a.body.lower()]
+    saved = built_index.folder / ".abstain.json"
+    old_key = json.loads(saved.read_text())["key"]
+    build_index(articles, built_index.folder, built_index.embedder)  # another process re-indexes
+    built_index.reload()
+    assert not built_index.snapshot.memo  # nothing of the old build's measurement is carried over
+    second = background(built_index.snapshot, built_index.encoder)
+    measured = float(np.median(top_cosines(built_index.snapshot, built_index.encoder, offtopic_questions())))
+    assert second == pytest.approx(measured) and second != pytest.approx(first)
+    assert json.loads(saved.read_text())["key"] != old_key  # the file now describes the new build

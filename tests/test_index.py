@@ -6,7 +6,7 @@ import pytest
 from qa import BadInput, HashEmbedder, Index, IndexCorrupt, IndexNotFound, ModelMismatch
 from qa.text.chunking import split_sentences
 from qa.errors import IndexLocked
-from qa.storage.folder import write_lock
+from qa.storage.folder import IndexFolder
 
 
 def test_build_writes_manifest_and_plain_files(built_index):
@@ -31,7 +31,7 @@ def test_passage_rows_match_faiss_ids(built_index):
         text = art.title + "\n" + p.text
         expected = HashEmbedder().embed_batch([text])[0]
         assert np.allclose(vecs[i], expected)
-        assert np.allclose(built_index.dense.index.reconstruct(i), expected)
+        assert np.allclose(built_index.snapshot.dense.index.reconstruct(i), expected)
 
 
 @pytest.mark.parametrize("config", ["dense", "bm25", "hybrid", "hybrid-score"])
@@ -183,7 +183,7 @@ def test_truncated_or_edited_file_is_detected(built_index, name):
 
 
 def test_second_writer_fails_clearly(corpus_dir, tmp_path):
-    with write_lock(tmp_path / "ix"):
+    with IndexFolder(tmp_path / "ix").lock():
         with pytest.raises(IndexLocked, match="being written by pid"):
             Index.build([corpus_dir], tmp_path / "ix", embedder=HashEmbedder())
 
@@ -221,7 +221,7 @@ def test_index_of_an_older_format_is_rebuilt_reusing_embeddings(corpus_dir, tmp_
     before = emb.embedded
     ix = Index.build([corpus_dir], tmp_path / "ix", embedder=emb)
     assert not ix.last_build.up_to_date and ix.last_build.embedded == 0 and emb.embedded == before
-    assert ix.sparse_docs is not None and len(ix.sparse_docs) == 3
+    assert ix.snapshot.sparse_docs is not None and len(ix.snapshot.sparse_docs) == 3
 
 
 def test_question_vectors_are_remembered_until_forgotten(built_index):
@@ -237,16 +237,14 @@ def test_question_vectors_are_remembered_until_forgotten(built_index):
 
 
 def test_reindex_command_keeps_the_model_chunking_and_store_of_the_old_index(tmp_path):
-    from qa.storage.folder import reindex_command
-
     m = {"model": {"id": "hash-test", "backend": "torch"}, "store": {"kind": "milvus"},
          "chunking": {"target_tokens": 80, "overlap_sentences": 1, "sentence_vectors": False}}
-    assert reindex_command(tmp_path, m) == (f"python -m qa index PATH --index {tmp_path} --model hash-test "
+    assert IndexFolder(tmp_path).reindex_command(m) == (f"python -m qa index PATH --index {tmp_path} --model hash-test "
                                            "--backend torch --target-tokens 80 --store milvus "
                                            "--no-sentence-vectors")
     default = {"model": {"id": "all-MiniLM-L6-v2", "backend": "onnx-int8"}, "store": {"kind": "faiss"},
                "chunking": {"target_tokens": 120, "overlap_sentences": 1, "sentence_vectors": True}}
-    assert reindex_command(tmp_path, default) == f"python -m qa index PATH --index {tmp_path}"
+    assert IndexFolder(tmp_path).reindex_command(default) == f"python -m qa index PATH --index {tmp_path}"
 
 
 def test_old_format_message_names_the_options_the_index_was_built_with(corpus_dir, tmp_path):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from qa.errors import IndexCorrupt
+from qa.storage.folder import IndexFolder
 from qa.storage.tables import ArticleTable, JsonlFile, PassageTable, write_records, write_tables
 from qa.types import Article, Passage
 
@@ -25,8 +26,8 @@ PASSAGES = [
 
 @pytest.fixture
 def folder(tmp_path):
-    write_tables(tmp_path, PASSAGES, ["k0", "k1", "k2"], ARTS)
-    return tmp_path
+    write_tables(IndexFolder(tmp_path), PASSAGES, ["k0", "k1", "k2"], ARTS)
+    return IndexFolder(tmp_path)
 
 
 def test_passage_table_returns_each_passage_by_row_with_multibyte_text(folder):
@@ -60,17 +61,17 @@ def test_article_table_maps_ids_in_index_order(folder):
 
 
 def test_records_file_keeps_embed_key_and_content_hash_per_line(folder):
-    lines = (folder / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (folder.path / "passages.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(x)["embed_key"] for x in lines] == ["k0", "k1", "k2"]
-    art = json.loads((folder / "articles.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    art = json.loads((folder.path / "articles.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert art["content_hash"] == ARTS[0].content_hash
 
 
 def test_offsets_that_do_not_match_the_file_are_refused(folder):
-    offsets = np.load(folder / "passages.offsets.npy")
-    np.save(folder / "passages.offsets.npy", offsets[:-1])
+    offsets = np.load(folder.path / "passages.offsets.npy")
+    np.save(folder.path / "passages.offsets.npy", offsets[:-1])
     with pytest.raises(ValueError, match="offsets end at"):
-        JsonlFile(folder / "passages.jsonl")
+        JsonlFile(folder.path / "passages.jsonl")
 
 
 def test_empty_records_file_has_no_rows(tmp_path):
@@ -103,7 +104,7 @@ def test_index_with_mismatched_offsets_is_refused_as_corrupt(built_index):
 
 def test_filter_rows_come_from_article_keys(built_index):
     source = built_index.articles["football"].source
-    rows = built_index.allowed_rows(source_ok=lambda s: s == source)
+    rows = built_index.snapshot.allowed_rows(source_ok=lambda s: s == source)
     want = [i for i, p in enumerate(built_index.passages) if built_index.articles[p.doc_id].source == source]
     assert rows.tolist() == want and 0 < len(want) < len(built_index.passages)
 
@@ -111,8 +112,8 @@ def test_filter_rows_come_from_article_keys(built_index):
 def test_article_ids_are_found_among_many(tmp_path):
     arts = [Article(f"d{i:05d}", "t", "b", source=f"s{i % 7}", date=f"2020-01-{1 + i % 28:02d}")
             for i in np.random.default_rng(0).permutation(3000)]
-    write_tables(tmp_path, [], [], arts)
-    table = ArticleTable(tmp_path)
+    write_tables(IndexFolder(tmp_path), [], [], arts)
+    table = ArticleTable(IndexFolder(tmp_path))
     assert all(table.row_of(a.doc_id) == i for i, a in enumerate(arts))
     assert "d03000" not in table and "" not in table
     mask = table.rows_where(lambda s: s == "s3", lambda d: d <= "2020-01-10")
@@ -158,8 +159,8 @@ def test_a_replaced_index_releases_its_tables_without_the_cycle_collector(built_
 
 def test_doc_ids_with_nul_or_shared_prefixes_stay_distinct(tmp_path):
     arts = [Article(d, "t", "b") for d in ("rec\x00", "rec", "re", "rec\x00\x00", "é")]
-    write_tables(tmp_path, [], [], arts)
-    table = ArticleTable(tmp_path)
+    write_tables(IndexFolder(tmp_path), [], [], arts)
+    table = ArticleTable(IndexFolder(tmp_path))
     assert list(table) == [a.doc_id for a in arts]
     assert [table.row_of(a.doc_id) for a in arts] == [0, 1, 2, 3, 4]
     assert "rec\x00\x00\x00" not in table and "r" not in table

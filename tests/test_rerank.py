@@ -29,11 +29,11 @@ def test_feature_reranker_prefers_exact_names(built_index):
     q = "What did the Daily Ball say about the cup?"
     rows = np.arange(len(built_index.passages))
     qv = built_index.embedder.embed_batch([q])[0]
-    scores = FeatureReranker(weights=(0, 0, 0, 0, 1.0)).rerank(built_index, q, qv, rows)
+    scores = FeatureReranker(weights=(0, 0, 0, 0, 1.0)).rerank(built_index.snapshot, q, qv, rows)
     assert scores.shape == (len(rows),)
     # only the exact-match feature counts: no passage mentions "Daily Ball" except none in the body
     assert set(np.round(scores, 6)) <= {0.0, 0.5, 1.0}
-    full = FeatureReranker().rerank(built_index, q, qv, rows)
+    full = FeatureReranker().rerank(built_index.snapshot, q, qv, rows)
     best = built_index.passages[int(rows[np.argmax(full)])]
     assert best.doc_id == "football"
 
@@ -93,9 +93,9 @@ def test_feature_matrix_columns_hand_checked(built_index):
     q = "football cup final"
     rows = np.arange(len(built_index.passages))
     qv = built_index.embedder.embed_batch([q])[0]
-    F = feature_matrix(built_index, q, qv, rows)
+    F = feature_matrix(built_index.snapshot, q, qv, rows)
     assert F.shape == (len(rows), len(FEATURES))
-    assert np.allclose(F[:, 0], np.asarray(built_index.vectors) @ qv, atol=1e-6)
+    assert np.allclose(F[:, 0], np.asarray(built_index.snapshot.vectors) @ qv, atol=1e-6)
     assert F[:, 1].max() == pytest.approx(1.0) and F[:, 2].max() == pytest.approx(1.0)
     football = [i for i, p in enumerate(built_index.passages) if p.doc_id == "football"]
     # the article-level columns are equal across one article's passages
@@ -112,8 +112,8 @@ def test_exact_feature_reads_no_passage_text(built_index):
     rows = np.arange(len(ix.passages))
     question = "what did the ministers discuss about energy"
     assert key_terms(question) == []
-    F = feature_matrix(ix, question, ix.question_vectors([question])[0], rows)
+    F = feature_matrix(ix.snapshot, question, ix.question_vectors([question])[0], rows)
     assert (F[:, 4] == 0).all() and len(ix.passages._cache.items) == 0
-    named = feature_matrix(ix, "What did Russia propose?", ix.question_vectors(["What did Russia propose?"])[0], rows)
+    named = feature_matrix(ix.snapshot, "What did Russia propose?", ix.question_vectors(["What did Russia propose?"])[0], rows)
     russia = [i for i, p in enumerate(ix.passages) if "russia" in p.text.lower().split()]
     assert russia and sorted(np.flatnonzero(named[:, 4]).tolist()) == russia

@@ -8,7 +8,8 @@ import pytest
 from qa import HashEmbedder, Index, IndexCorrupt
 from qa.settings import Settings
 from qa.search.highlight import highlight_spans
-from qa.storage.sentence_vectors import SCALE, SentenceStore, plan_sentences, quantize
+from qa.storage.folder import IndexFolder
+from qa.storage.sentence_vectors import SCALE, SentenceVectors, plan_sentences, quantize
 from qa.types import Passage
 
 QUESTIONS = ["What did Russia propose on decarbonization?", "Who won the cup final?",
@@ -37,15 +38,15 @@ def test_int8_vectors_keep_cosines_within_a_hundredth():
 
 
 def test_highlight_from_stored_vectors_matches_embedding_the_sentences_now(built_index):
-    store = built_index.sentences
+    store = built_index.snapshot.sentences
     assert store is not None
     for q in QUESTIONS:
         hits = built_index.search(q, k=3, highlight=False)
         rows = [built_index.passages.index(h.passage) for h in hits]
         qv = built_index.question_vectors([q])[0]
         passages = [h.passage for h in hits]
-        stored = highlight_spans(q, qv, passages, None, built_index.sparse, store=store, rows=rows)
-        fresh = highlight_spans(q, qv, passages, built_index.embedder, built_index.sparse)
+        stored = highlight_spans(q, qv, passages, None, built_index.snapshot.sparse, store=store, rows=rows)
+        fresh = highlight_spans(q, qv, passages, built_index.embedder, built_index.snapshot.sparse)
         assert stored == fresh
 
 
@@ -63,7 +64,7 @@ def test_index_without_sentence_vectors_embeds_sentences_at_query_time(corpus_di
     emb = HashEmbedder()
     ix = Index.build([corpus_dir], tmp_path / "ix", embedder=emb,
                      settings=Settings(sentence_vectors=False))
-    assert ix.sentences is None and not (tmp_path / "ix" / "sentences").exists()
+    assert ix.snapshot.sentences is None and not (tmp_path / "ix" / "sentences").exists()
     assert ix.last_build.sentences_embedded == 0
     before = emb.embedded
     hit = ix.search("Which probe entered orbit around Mars?", k=1)[0]
@@ -77,7 +78,7 @@ def test_sentence_files_that_disagree_with_the_passages_are_refused(built_index)
     with pytest.raises(IndexCorrupt, match="rebuild"):
         Index.load(folder, embedder=built_index.embedder, verify=False)
     with pytest.raises(ValueError, match="describes"):
-        SentenceStore(folder, len(built_index.passages))
+        SentenceVectors(IndexFolder(folder), len(built_index.passages))
 
 
 def test_rebuild_reuses_stored_sentence_vectors(corpus_dir, tmp_path):
@@ -87,7 +88,7 @@ def test_rebuild_reuses_stored_sentence_vectors(corpus_dir, tmp_path):
     ix = Index.build([corpus_dir], tmp_path / "ix", embedder=emb)
     assert ix.last_build.embedded == 1 and ix.last_build.sentences_embedded == 1
     row = next(i for i, p in enumerate(ix.passages) if p.doc_id == "extra")
-    vec = np.asarray(ix.sentences.vectors[ix.sentences.spans(row)[0, 2]])
+    vec = np.asarray(ix.snapshot.sentences.vectors[ix.snapshot.sentences.spans(row)[0, 2]])
     want = quantize(emb.embed_batch(["The council approved the budget on Monday."]))[0]
     assert np.array_equal(vec, want)
 
@@ -97,4 +98,4 @@ def test_sentence_entries_cut_short_are_named_in_the_error(built_index):
     entries = np.load(folder / "sentences" / "entries.npy")
     np.save(folder / "sentences" / "entries.npy", entries[:-1])
     with pytest.raises(ValueError, match=f"offsets.npy ends at entry {len(entries)}, entries.npy has {len(entries) - 1}"):
-        SentenceStore(folder, len(built_index.passages))
+        SentenceVectors(IndexFolder(folder), len(built_index.passages))

@@ -17,7 +17,8 @@ pytest.importorskip("milvus_lite", reason="Milvus Lite needs milvus-lite (requir
 from qa import Index, IndexLocked, Settings  # noqa: E402
 from qa.embedders.base import HashEmbedder  # noqa: E402
 from qa.storage.vector_stores.milvus import MilvusStore, filter_expression  # noqa: E402
-from qa.search.filters import AllowedRows  # noqa: E402
+from qa.storage.folder import IndexFolder  # noqa: E402
+from qa.storage.selection import Filter, Selection  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ["decarbonization consultations", "Who won the cup final?", "probe orbit Mars", "energy ministers"]
@@ -45,7 +46,7 @@ def test_milvus_index_records_store_and_keeps_citation_files(pair):
     assert (milvus.folder / m["store"]["uri"]).is_dir()
     assert "dense.faiss" not in m["files"] and "passages.jsonl" in m["files"]
     assert not any("token" in key for key in json.dumps(m["store"]))
-    assert len(milvus.dense) == len(milvus.passages)
+    assert len(milvus.snapshot.dense) == len(milvus.passages)
 
 
 @pytest.mark.parametrize("config", ["dense", "hybrid", "hybrid-rerank"])
@@ -59,7 +60,7 @@ def test_milvus_search_batch_matches_brute_force_on_random_vectors(tmp_path):
     v = rng.normal(size=(37, 16)).astype(np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     meta = [{"doc_id": f"d{i}", "source": "S", "date": ""} for i in range(len(v))]
-    store = MilvusStore.create(tmp_path / "b", v, meta, Settings(store="milvus"))
+    store = MilvusStore.create(IndexFolder(tmp_path / "b"), v, meta, Settings(store="milvus"))
     try:
         scores, ids = store.search_batch(v[:5], 7)
         expected = np.argsort(-(v[:5] @ v.T), axis=1, kind="stable")[:, :7]
@@ -76,13 +77,13 @@ def test_milvus_search_batch_matches_brute_force_on_random_vectors(tmp_path):
 def test_milvus_filters_are_pushed_down_as_expressions(pair, monkeypatch, filters):
     faiss, milvus = pair
     seen = []
-    real = milvus.dense.client.search
+    real = milvus.snapshot.dense.client.search
 
     def spy(*args, **kw):
         seen.append(kw.get("filter"))
         return real(*args, **kw)
 
-    monkeypatch.setattr(milvus.dense.client, "search", spy)
+    monkeypatch.setattr(milvus.snapshot.dense.client, "search", spy)
     assert _ranking(milvus, config="dense", **filters) == _ranking(faiss, config="dense", **filters)
     assert seen and all(f and "id in" not in f for f in seen)
     if "source" in filters:
@@ -90,24 +91,24 @@ def test_milvus_filters_are_pushed_down_as_expressions(pair, monkeypatch, filter
 
 
 def test_filter_expression_falls_back_to_rows_for_unsafe_source():
-    rows = AllowedRows.of(np.array([1, 4]), {"source": 'a"b%', "since": None, "until": None})
+    rows = Selection(np.array([1, 4]), Filter.of('a"b%'))
     assert filter_expression(rows) == "id in [1,4]"
-    assert filter_expression(np.array([2])) == "id in [2]"
-    rows = AllowedRows.of(np.array([1]), {"source": "", "since": "2021-01-01", "until": None})
+    assert filter_expression(Selection(np.array([2]), Filter())) == "id in [2]"
+    rows = Selection(np.array([1]), Filter.of(since="2021-01-01"))
     assert filter_expression(rows) == 'date != "" and date >= "2021-01-01"'
 
 
 def test_milvus_delete_removes_articles_and_store_rows(pair):
     _, milvus = pair
     assert milvus.delete(["football"]) == 1
-    assert len(milvus.dense) == len(milvus.passages)
+    assert len(milvus.snapshot.dense) == len(milvus.passages)
     assert all(h.doc_id != "football" for h in milvus.search("cup final football", k=5, config="dense"))
 
 
 def test_milvus_store_add_and_delete_by_id(tmp_path):
     v = np.eye(4, dtype=np.float32)
     meta = [{"doc_id": f"d{i}", "source": "", "date": ""} for i in range(4)]
-    store = MilvusStore.create(tmp_path / "b", v[:2], meta[:2], Settings(store="milvus"))
+    store = MilvusStore.create(IndexFolder(tmp_path / "b"), v[:2], meta[:2], Settings(store="milvus"))
     try:
         store.add(np.array([2, 3]), v[2:], meta[2:])
         assert len(store) == 4

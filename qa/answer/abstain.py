@@ -23,10 +23,12 @@ from typing import Sequence
 
 import numpy as np
 
+from qa.embedders.question_cache import QuestionEncoder
+from qa.storage.snapshot import IndexSnapshot
 from qa.types import Hit, content_hash
 
 OFFTOPIC_FILE = Path(__file__).with_name("offtopic_questions.txt")
-BACKGROUND_FILE = ".abstain.json"
+MEMO_KEY = "abstain_background"
 
 
 @lru_cache(maxsize=1)
@@ -35,9 +37,9 @@ def offtopic_questions() -> tuple[str, ...]:
     return tuple(ln.strip() for ln in lines if ln.strip() and not ln.startswith("#"))
 
 
-def question_confidence(index, question: str) -> float:
+def question_confidence(snap: IndexSnapshot, encoder: QuestionEncoder, question: str) -> float:
     """Best cosine the question reaches anywhere in the index (not only among returned hits)."""
-    return float(top_cosines(index, [question])[0])
+    return float(top_cosines(snap, encoder, [question])[0])
 
 
 def confidence(hits: Sequence[Hit]) -> float:
@@ -47,36 +49,35 @@ def confidence(hits: Sequence[Hit]) -> float:
     return max(values) if values else 0.0
 
 
-def top_cosines(index, questions: Sequence[str]) -> np.ndarray:
-    """Best cosine each question reaches over the whole index (exact, via the FAISS index)."""
-    if not len(index.passages):
+def top_cosines(snap: IndexSnapshot, encoder: QuestionEncoder, questions: Sequence[str]) -> np.ndarray:
+    """Best cosine each question reaches over the whole index (exact, via the vector store)."""
+    if not len(snap.passages):
         return np.zeros(len(questions), dtype=np.float32)
-    scores, _ = index.dense.search_batch(index.question_vectors(list(questions)), 1)
+    scores, _ = snap.dense.search_batch(encoder.encode(list(questions)), 1)
     return scores[:, 0]
 
 
-def background(index) -> float:
-    """Median best cosine of the off-topic questions in this index.
+def background(snap: IndexSnapshot, encoder: QuestionEncoder) -> float:
+    """Median best cosine of the off-topic questions in this build.
 
-    Measured once per build: kept on the loaded index and in `.abstain.json` inside the index
-    folder (keyed by the build and the question list), so a new process does not re-embed the
-    questions at start-up. The file is a cache outside the checksummed build; losing it costs
-    one measurement.
+    Measured once per build: kept with the snapshot (a reload brings a new one, so a re-indexed
+    folder is measured again) and in the folder's abstention file (keyed by the build and the
+    question list), so a new process does not re-embed the questions at start-up. The file is
+    a cache outside the checksummed build; losing it costs one measurement.
     """
-    cached = getattr(index, "_abstain_background", None)
+    cached = snap.memo.get(MEMO_KEY)
     if cached is not None:
         return cached
-    key = content_hash(json.dumps(index.manifest, sort_keys=True), *offtopic_questions())
-    cache_file = Path(index.folder) / BACKGROUND_FILE
+    key = content_hash(json.dumps(snap.manifest, sort_keys=True), *offtopic_questions())
+    cache_file = snap.folder.abstain_file
     try:
         saved = json.loads(cache_file.read_text())
         if saved.get("key") == key:
-            index._abstain_background = float(saved["background"])
-            return index._abstain_background
+            value = snap.memo[MEMO_KEY] = float(saved["background"])
+            return value
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    value = float(np.median(top_cosines(index, offtopic_questions())))
-    index._abstain_background = value
+    value = snap.memo[MEMO_KEY] = float(np.median(top_cosines(snap, encoder, offtopic_questions())))
     try:
         tmp = cache_file.with_suffix(f".tmp-{os.getpid()}")
         tmp.write_text(json.dumps({"key": key, "background": value}))
@@ -86,10 +87,10 @@ def background(index) -> float:
     return value
 
 
-def threshold(index, margin: float | None = None) -> float:
+def threshold(snap: IndexSnapshot, encoder: QuestionEncoder, margin: float | None = None) -> float:
     """The confidence a hit list needs in this index to count as an answer."""
-    margin = index.settings.abstain_margin if margin is None else margin
-    return background(index) + margin
+    margin = snap.settings.abstain_margin if margin is None else margin
+    return background(snap, encoder) + margin
 
 
 def is_answerable(hits: Sequence[Hit], thr: float) -> bool:

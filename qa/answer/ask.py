@@ -64,8 +64,9 @@ def ask(index, question: str, k: int | None = None, config: str | None = None,
     hits = index.search(question, k=k, config=config or None, source=source or None,
                         since=since or None, until=until or None, **options)
     ms = (time.perf_counter() - t0) * 1000
-    thr = abstain.threshold(index)  # measured once per loaded index, outside the timed search
-    conf = max(abstain.confidence(hits), abstain.question_confidence(index, question))
+    snap = index.snapshot  # the build just searched (a search picks up a newer one first)
+    thr = abstain.threshold(snap, index.encoder)  # measured once per build, outside the timed search
+    conf = max(abstain.confidence(hits), abstain.question_confidence(snap, index.encoder, question))
     return Answer(question, k, config or index.settings.config, ms, hits,
                   answerable=bool(hits) and conf >= thr, confidence=conf, threshold=thr)
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from qa.settings import DEFAULT_MODEL
 from qa.embedders.base import SentenceTransformerEmbedder, normalize_rows
-from qa.storage.folder import sha256_file
+from qa.hashing import sha256_file
 
 EXPORT_VERSION = 1  # bump when the export recipe changes: old caches are then ignored
 ONNX_BACKENDS = ("onnx-int8", "onnx")  # int8 dynamic quantisation, plain fp32

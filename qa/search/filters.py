@@ -1,4 +1,4 @@
-"""Checks on what callers pass in: questions, k, configuration names, dates, filters.
+"""Checks on what callers pass in (questions, k) and the passage rows a metadata filter allows.
 
 Each failure raises `BadInput` with the bad value and what to pass instead.
 """
@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
-from typing import Sequence
 
 import numpy as np
 
 from qa.errors import BadInput
+from qa.storage.selection import Filter, Selection
+from qa.storage.snapshot import IndexSnapshot
 
 MAX_QUESTION_CHARS = 4000
 MAX_K = 1000
@@ -47,58 +47,16 @@ def check_k(k: object) -> int:
     return int(k)
 
 
-def check_config(config: str, known: Sequence[str]) -> str:
-    if config not in known:
-        raise BadInput(f"unknown configuration {config!r}; choose one of {', '.join(known)}")
-    return config
-
-
-def parse_iso_date(value: str | None, name: str) -> str | None:
-    if value is None or value == "":
-        return None
-    try:
-        return date.fromisoformat(str(value)).isoformat()
-    except ValueError:
-        raise BadInput(f"--{name} must be an ISO date like 2021-06-11, got {value!r}") from None
-
-
-class AllowedRows(np.ndarray):
-    """Sorted passage rows a filter allows, carrying the filter itself (`filters`: lower-cased
-    source substring, since, until) so a store that filters natively (Milvus) pushes it down."""
-
-    filters: dict | None = None
-
-    @classmethod
-    def of(cls, rows: np.ndarray, filters: dict) -> "AllowedRows":
-        out = np.asarray(rows, dtype=np.int64).view(cls)
-        out.filters = filters
-        return out
-
-    def __array_finalize__(self, obj) -> None:
-        self.filters = None  # a slice or copy is another set of rows: it falls back to the row list
-
-
-def filter_rows(index, source: str | None, since: str | None, until: str | None) -> np.ndarray | None:
-    """Passage rows allowed by the metadata filters, or None when there is no filter.
+def select_rows(snap: IndexSnapshot, flt: Filter) -> Selection | None:
+    """The passage rows `flt` allows in `snap`, or None when it filters nothing.
 
     Raises:
-        BadInput: the filters match no article (the message says which filter).
+        BadInput: the filter matches no article (the message says which filter).
     """
-    since, until = parse_iso_date(since, "since"), parse_iso_date(until, "until")
-    src = (source or "").strip().lower()
-    if not (src or since or until):
+    if flt.empty:
         return None
-
-    def source_ok(source: str) -> bool:
-        return src in source.lower()
-
-    def date_ok(date: str) -> bool:  # an undated article never passes a date filter
-        return bool(date) and not ((since and date < since) or (until and date > until))
-
-    rows = AllowedRows.of(index.allowed_rows(source_ok if src else None, date_ok if (since or until) else None),
-                          {"source": src, "since": since, "until": until})
+    rows = snap.allowed_rows(flt.source_ok if flt.source else None, flt.date_ok if flt.dated else None)
     if len(rows) == 0:
-        what = ", ".join(f"{n}={v!r}" for n, v in (("source", source), ("since", since), ("until", until)) if v)
-        sources = [s for s in index.articles.source_values if s]
-        raise BadInput(f"no article matches {what} (sources here: {', '.join(sources) or 'none'})")
-    return rows
+        sources = [s for s in snap.articles.source_values if s]
+        raise BadInput(f"no article matches {flt.describe()} (sources here: {', '.join(sources) or 'none'})")
+    return Selection(rows, flt)

@@ -1,8 +1,10 @@
-"""Pure fusion functions over ranked id lists (ids are passage rows; -1 entries are ignored)."""
+"""Fusion: pure functions over ranked `(id, score)` lists (ids are passage rows; -1 entries are
+ignored). The `fuse_*` functions are the modes a retrieval pipeline picks from: each takes the
+retrievers' lists, in the pipeline's order, and the RRF constant."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 
 def rrf(rankings: Sequence[Sequence[int]], k: int = 60,
@@ -41,3 +43,21 @@ def score_fusion(results: Sequence[Sequence[tuple[int, float]]],
         for (d, _), ns in zip(res, minmax([s for _, s in res])):
             fused[d] = fused.get(d, 0.0) + w * ns
     return sorted(fused.items(), key=lambda kv: -kv[1])
+
+
+Fusion = Callable[[Sequence[Sequence[tuple[int, float]]], int], list[tuple[int, float]]]
+
+
+def fuse_single(results: Sequence[Sequence[tuple[int, float]]], rrf_k: int) -> list[tuple[int, float]]:
+    """One retriever: its list as it is."""
+    return list(results[0])
+
+
+def fuse_rrf(results: Sequence[Sequence[tuple[int, float]]], rrf_k: int) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion of the lists' orders (their scores are not used)."""
+    return rrf([[i for i, _ in res] for res in results], k=rrf_k)
+
+
+def fuse_scores(results: Sequence[Sequence[tuple[int, float]]], rrf_k: int) -> list[tuple[int, float]]:
+    """Equal-weight fusion of min-max normalised scores."""
+    return score_fusion(results)

@@ -1,9 +1,9 @@
 """Re-score a candidate list. Two rerankers share one interface:
 
-    reranker.rerank(index, question, qvec, rows, dense=None, bm25=None) -> scores, one per row
+    reranker.rerank(snapshot, question, qvec, rows, dense=None, bm25=None) -> scores, one per row
 
 `FeatureReranker` (the default, no extra model): a weighted sum of the `FEATURES` of each
-candidate (see `feature_matrix`). `CrossEncoderReranker` loads any local
+candidate (see `feature_matrix`), registered as "features" in `RERANKERS`. `CrossEncoderReranker` loads any local
 sentence-transformers CrossEncoder folder (`--reranker PATH`); nothing is downloaded.
 """
 
@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import BadInput
+from qa.registry import Registry
 from qa.storage.bm25 import _stopwords
+from qa.storage.snapshot import IndexSnapshot
 
 _WORD = re.compile(r"[\w][\w\-'.]*\w|\w")
 QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did",
@@ -40,7 +42,7 @@ def key_terms(question: str) -> list[str]:
 FEATURES = ("dense", "bm25", "doc_bm25", "doc_dense", "exact")
 
 
-def feature_matrix(index, question: str, qvec: np.ndarray | None, rows: np.ndarray,
+def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
                    dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
     """(len(rows), len(FEATURES)) features of candidate passages for one question.
 
@@ -61,16 +63,16 @@ def feature_matrix(index, question: str, qvec: np.ndarray | None, rows: np.ndarr
     if dense is not None and np.isfinite(dense).all():
         F[:, 0] = dense
     elif qvec is not None:
-        F[:, 0] = np.asarray(index.vectors[rows] @ qvec, dtype=np.float32)
-    bm = bm25 if bm25 is not None else index.sparse.scores(question)[rows]
+        F[:, 0] = np.asarray(snap.vectors[rows] @ qvec, dtype=np.float32)
+    bm = bm25 if bm25 is not None else snap.sparse.scores(question)[rows]
     F[:, 1] = bm / bm.max() if bm.max() > 0 else 0.0
-    arts = index.passage_article[rows]
-    if index.sparse_docs is not None:
+    arts = snap.passage_article[rows]
+    if snap.sparse_docs is not None:
         # only the candidates' articles are scored, relative to the best of them (not of every
         # article: measured equal on SciFact, TIME and rgb_en_fact, and a 1M-passage index then
         # reads a few pages of each posting list instead of all of them)
         uniq, inv = np.unique(arts, return_inverse=True)
-        doc_scores = index.sparse_docs.scores_for(question, uniq)[inv.reshape(-1)]
+        doc_scores = snap.sparse_docs.scores_for(question, uniq)[inv.reshape(-1)]
         top = doc_scores.max()
         F[:, 2] = doc_scores / top if top > 0 else 0.0
     best: dict[int, float] = {}
@@ -79,7 +81,7 @@ def feature_matrix(index, question: str, qvec: np.ndarray | None, rows: np.ndarr
     F[:, 3] = [best[a] for a in arts.tolist()]
     terms = key_terms(question)
     if terms:  # from the BM25 postings, so no passage text is read
-        F[:, 4] = np.mean([index.sparse.rows_containing(t, rows) for t in terms], axis=0)
+        F[:, 4] = np.mean([snap.sparse.rows_containing(t, rows) for t in terms], axis=0)
     return F
 
 
@@ -95,11 +97,11 @@ class FeatureReranker:
     weights: tuple[float, ...] = (1.0, 0.5, 0.3, 1.0, 0.1)
     name: str = "features"
 
-    def rerank(self, index, question: str, qvec: np.ndarray | None, rows: np.ndarray,
+    def rerank(self, snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
                dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
         if len(rows) == 0:
             return np.zeros(0, dtype=np.float32)
-        F = feature_matrix(index, question, qvec, rows, dense=dense, bm25=bm25)
+        F = feature_matrix(snap, question, qvec, rows, dense=dense, bm25=bm25)
         return F @ np.asarray(self.weights, dtype=np.float32)
 
 
@@ -124,24 +126,27 @@ class CrossEncoderReranker:
                 self._model = CrossEncoder(str(self.path), device="cpu", local_files_only=True)
             return self._model
 
-    def rerank(self, index, question: str, qvec: np.ndarray | None, rows: np.ndarray,
+    def rerank(self, snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
                dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
         if len(rows) == 0:
             return np.zeros(0, dtype=np.float32)
-        pairs = [(question, index.passages[int(r)].text) for r in rows]
+        pairs = [(question, snap.passages[int(r)].text) for r in rows]
         scores = self.model().predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
         return np.asarray(scores, dtype=np.float32).reshape(-1)
 
 
 _CROSS: dict[str, CrossEncoderReranker] = {}
+RERANKERS: Registry[type] = Registry("reranker")
+RERANKERS.add("features", FeatureReranker)
 
 
 def get_reranker(spec: str | None):
-    """`None`/"none" -> no reranker; "features" -> FeatureReranker; a folder -> CrossEncoder (cached)."""
+    """`None`/"none" -> no reranker; a `RERANKERS` name -> that reranker; any other value is
+    the folder of a local CrossEncoder (loaded once per folder)."""
     if spec in (None, "", "none"):
         return None
-    if spec == "features":
-        return FeatureReranker()
+    if spec in RERANKERS:
+        return RERANKERS.get(spec)()
     key = str(Path(spec).resolve())
     if key not in _CROSS:
         _CROSS[key] = CrossEncoderReranker(spec)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.storage.selection import Selection
+
 _TOKEN = re.compile(r"\w+(?:[-'\u2019.]\w+)*")
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -127,12 +129,12 @@ class SparseIndex:
         return ok
 
     def search_batch(self, questions: list[str], k: int,
-                     allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     allowed: Selection | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k `(scores, ids)` per question; ids -1 pad rows with fewer positive scores."""
         return self.top_k([self.scores(q) for q in questions], k, allowed)
 
     def top_k(self, score_rows: list[np.ndarray], k: int,
-              allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+              allowed: Selection | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k `(scores, ids)` of already computed `scores()` arrays (one per question)."""
         k = max(1, min(k, max(self.n, 1)))
         all_s = np.zeros((len(score_rows), k), dtype=np.float32)
@@ -140,7 +142,7 @@ class SparseIndex:
         mask = None
         if allowed is not None:
             mask = np.zeros(self.n, dtype=bool)
-            mask[allowed] = True
+            mask[allowed.rows] = True
         for qi, s in enumerate(score_rows):
             if mask is not None:
                 s = np.where(mask, s, 0.0)

@@ -24,9 +24,9 @@ from qa.embedders.base import Embedder
 from qa.errors import QAError
 from qa.storage.bm25 import SparseIndex
 from qa.storage.vector_stores import create_store, drop_replaced, row_meta, spec_matches
-from qa.storage.tables import write_tables
+from qa.storage.tables import iter_records, write_tables
 from qa.storage.sentence_vectors import SentenceCache, plan_sentences, save_sentences
-from qa.storage.folder import PARTIAL, commit_folder, new_tmp_folder, read_jsonl, read_manifest, write_lock
+from qa.storage.folder import IndexFolder
 from qa.types import Article, Passage, content_hash
 
 SHARD_SIZE = 256
@@ -59,7 +59,7 @@ def embed_text(passage: Passage, article: Article, embedder: Embedder, settings:
     return passage.text
 
 
-def _load_previous(target: Path, fingerprint: str, dim: int,
+def _load_previous(target: IndexFolder, fingerprint: str, dim: int,
                    sentences: bool) -> tuple[dict, dict[str, np.ndarray], dict, SentenceCache]:
     """(manifest, key -> vector cache, doc_id -> article hash, stored sentence vectors) of the
     index at `target`, if usable (sentence vectors only when this build makes them)."""
@@ -68,19 +68,20 @@ def _load_previous(target: Path, fingerprint: str, dim: int,
     manifest: dict = {}
     stored = SentenceCache(None, dim)
     try:
-        manifest = read_manifest(target)
+        manifest = target.read_manifest()
         model = manifest.get("model", {})
         if model.get("fingerprint") == fingerprint and model.get("dim") == dim:
-            vecs = np.load(target / "vectors.npy", mmap_mode="r", allow_pickle=False)
-            keys = [p["embed_key"] for p in read_jsonl(target / "passages.jsonl")]
+            vecs = np.load(target.vectors_file, mmap_mode="r", allow_pickle=False)
+            keys = [p["embed_key"] for p in iter_records(target.passages_file)]
             if len(keys) == len(vecs):
                 cache.update(zip(keys, vecs))
             if sentences:
                 stored = SentenceCache(target, dim)
-        hashes = {a["doc_id"]: a.get("content_hash", "") for a in read_jsonl(target / "articles.jsonl")}
+        hashes = {a["doc_id"]: a.get("content_hash", "") for a in iter_records(target.articles_file)}
     except (QAError, OSError, ValueError, KeyError):
         pass  # no usable previous index: everything is embedded
-    for meta in sorted((target / PARTIAL).glob("shard-*.json")) if (target / PARTIAL).exists() else []:
+    partial = target.partial_dir
+    for meta in sorted(partial.glob("shard-*.json")) if partial.exists() else []:
         try:
             info = json.loads(meta.read_text())
             if info.get("fingerprint") != fingerprint:
@@ -116,7 +117,7 @@ def embed_shards(embedder: Embedder, settings: Settings, shards: list[list[str]]
         yield embedder.embed_batch(texts)
 
 
-def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
+def build_index(articles: list[Article], target: IndexFolder | str | Path, embedder: Embedder,
                 settings: Settings | None = None, rebuild: bool = False,
                 progress: Progress | None = None) -> BuildStats:
     """Make the index at `target` hold exactly `articles`, embedding only new passages.
@@ -134,9 +135,9 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
     """
     t0 = time.perf_counter()
     settings = settings or Settings()
-    target = Path(target)
+    target = target if isinstance(target, IndexFolder) else IndexFolder(target)
     fingerprint, dim = embedder.fingerprint(), embedder.dim
-    with write_lock(target):
+    with target.lock():
         if rebuild:
             manifest, cache, old_hashes, stored = {}, {}, {}, SentenceCache(None, dim)
         else:
@@ -180,7 +181,7 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
         n = len(passages)
         stats.passages, stats.embedded = n, sum(1 for i in todo if i < n)
         stats.reused, stats.sentences_embedded = n - stats.embedded, len(todo) - stats.embedded
-        partial = target / PARTIAL
+        partial = target.partial_dir
         if rebuild and partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
         # shards of todo rows, each distinct key once; a shard is saved as soon as it is embedded
@@ -205,23 +206,21 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
         finally:
             embedded.close()  # a Ray engine stops its runtime here, also on an error
 
-        tmp = new_tmp_folder(target)
+        tmp = target.new_build()
         store = None
         try:
             if plan is not None:
                 save_sentences(tmp, plan, vectors[n:])
             vectors = vectors[:n]
             store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
-            np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
+            np.save(tmp.vectors_file, vectors, allow_pickle=False)
             write_tables(tmp, passages, keys[:n], articles)
-            sparse_dir = tmp / "bm25"
-            sparse_dir.mkdir()
-            SparseIndex.build([p.text for p in passages]).save(sparse_dir)
+            tmp.bm25_dir.mkdir()
+            SparseIndex.build([p.text for p in passages]).save(tmp.bm25_dir)
             # Whole-article BM25: term statistics over full articles rank documents better
             # than passage statistics do (a feature of the reranker).
-            docs_dir = tmp / "bm25_docs"
-            docs_dir.mkdir()
-            SparseIndex.build([f"{a.title}\n{a.body}" for a in articles]).save(docs_dir)
+            tmp.bm25_docs_dir.mkdir()
+            SparseIndex.build([f"{a.title}\n{a.body}" for a in articles]).save(tmp.bm25_docs_dir)
             new_manifest = {
                 "format_version": FORMAT_VERSION,
                 "model": {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
@@ -237,14 +236,13 @@ def build_index(articles: list[Article], target: str | Path, embedder: Embedder,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
             store.close()  # a Milvus Lite file is released before its folder moves
-            commit_folder(tmp, target, new_manifest)
+            target.commit(tmp, new_manifest)
             store = None
             drop_replaced(manifest, new_manifest, settings)
         finally:
             if store is not None:  # the build failed: a collection it made on a server goes too
                 store.drop()
                 store.close()
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+            tmp.discard()
         stats.seconds = time.perf_counter() - t0
         return stats

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from qa.text.chunking import split_sentences
+from qa.storage.folder import IndexFolder
 from qa.storage.tables import map_npy
 from qa.types import Passage, content_hash
 
-SENTENCE_DIR = "sentences"
 SCALE = 127.0
 
 
@@ -66,15 +65,14 @@ def quantize(vectors: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(vectors, dtype=np.float32) * SCALE), -127, 127).astype(np.int8)
 
 
-def save_sentences(folder: Path, plan: SentencePlan, vectors: np.ndarray) -> None:
+def save_sentences(folder: IndexFolder, plan: SentencePlan, vectors: np.ndarray) -> None:
     """Write the sentence files of `plan` with `vectors` (float, one row per distinct text)."""
-    out = folder / SENTENCE_DIR
-    out.mkdir()
-    np.save(out / "vectors.npy", quantize(vectors), allow_pickle=False)
-    np.save(out / "keys.npy", np.array([k.encode("ascii") for k in plan.keys], dtype="S16"),
+    folder.sentences_dir.mkdir()
+    np.save(folder.sentence_file("vectors"), quantize(vectors), allow_pickle=False)
+    np.save(folder.sentence_file("keys"), np.array([k.encode("ascii") for k in plan.keys], dtype="S16"),
             allow_pickle=False)
-    np.save(out / "offsets.npy", plan.offsets, allow_pickle=False)
-    np.save(out / "entries.npy", plan.entries, allow_pickle=False)
+    np.save(folder.sentence_file("offsets"), plan.offsets, allow_pickle=False)
+    np.save(folder.sentence_file("entries"), plan.entries, allow_pickle=False)
 
 
 class SentenceCache(Mapping):
@@ -84,15 +82,14 @@ class SentenceCache(Mapping):
     memory, not a float32 array each); empty when the folder has no usable sentence files.
     """
 
-    def __init__(self, folder: Path | None = None, dim: int = 0):
+    def __init__(self, folder: IndexFolder | None = None, dim: int = 0):
         self.rows: dict[str, int] = {}
         self.vectors = np.zeros((0, dim), dtype=np.int8)
-        d = folder / SENTENCE_DIR if folder is not None else None
-        if d is None or not (d / "keys.npy").exists():
+        if folder is None or not folder.sentence_file("keys").exists():
             return
         try:
-            keys = np.load(d / "keys.npy", allow_pickle=False)
-            vecs = map_npy(d / "vectors.npy")
+            keys = np.load(folder.sentence_file("keys"), allow_pickle=False)
+            vecs = map_npy(folder.sentence_file("vectors"))
         except (OSError, ValueError):
             return  # unreadable: those sentences are embedded again
         if len(keys) == len(vecs) and vecs.ndim == 2 and vecs.shape[1] == dim:
@@ -112,12 +109,12 @@ class SentenceCache(Mapping):
         return len(self.rows)
 
 
-class SentenceStore:
+class SentenceVectors:
     """The loaded sentence files of an index (memory-mapped)."""
 
-    def __init__(self, folder: Path, n_passages: int):
-        d = folder / SENTENCE_DIR
-        self.vectors, self.offsets, self.entries = (map_npy(d / f"{name}.npy")
+    def __init__(self, folder: IndexFolder, n_passages: int):
+        d = folder.sentences_dir
+        self.vectors, self.offsets, self.entries = (map_npy(folder.sentence_file(name))
                                                     for name in ("vectors", "offsets", "entries"))
         # (checksums in the manifest guard the contents; these checks catch files of another build
         # without reading them whole)
@@ -128,8 +125,8 @@ class SentenceStore:
                              f"entries.npy has {len(self.entries)}")
 
     @classmethod
-    def open(cls, folder: Path, n_passages: int) -> "SentenceStore | None":
-        return cls(folder, n_passages) if (folder / SENTENCE_DIR / "offsets.npy").exists() else None
+    def open(cls, folder: IndexFolder, n_passages: int) -> "SentenceVectors | None":
+        return cls(folder, n_passages) if folder.sentence_file("offsets").exists() else None
 
     def spans(self, row: int) -> np.ndarray:
         """(k, 3) start, end (passage-relative), vector row of passage `row`'s sentences."""

@@ -20,10 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from qa.storage.folder import IndexFolder
 from qa.types import Article, Passage
-
-PASSAGES, ARTICLES = "passages.jsonl", "articles.jsonl"
-PASSAGE_ARTICLE, ARTICLE_KEYS = "passage_article.npy", "articles.keys.json"
 
 
 def map_npy(path: Path, random: bool = True) -> np.ndarray:
@@ -57,10 +55,6 @@ def _advise_random(mm: mmap.mmap) -> None:
         mm.madvise(mmap.MADV_RANDOM)
 
 
-def offsets_name(jsonl: str) -> str:
-    return jsonl.replace(".jsonl", ".offsets.npy")
-
-
 def write_records(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     """Write `rows` as JSONL and the byte offset of each line (n + 1 values) beside it."""
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -69,17 +63,26 @@ def write_records(path: Path, rows: Sequence[dict[str, Any]]) -> None:
             line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
             fh.write(line)
             offsets[i + 1] = offsets[i] + len(line)
-    np.save(path.with_name(offsets_name(path.name)), offsets, allow_pickle=False)
+    np.save(IndexFolder.offsets_file(path), offsets, allow_pickle=False)
 
 
-def write_tables(folder: Path, passages: list[Passage], keys: list[str], articles: list[Article]) -> None:
+def iter_records(path: Path) -> Iterator[dict[str, Any]]:
+    """Each record of a JSONL file, read in order (no offsets file needed: older formats too)."""
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def write_tables(folder: IndexFolder, passages: list[Passage], keys: list[str],
+                 articles: list[Article]) -> None:
     """Write every table file of an index: records, offsets, passage -> article rows, keys."""
-    write_records(folder / PASSAGES, [{**p.to_dict(), "embed_key": k} for p, k in zip(passages, keys)])
-    write_records(folder / ARTICLES, [{**a.to_dict(), "content_hash": a.content_hash} for a in articles])
+    write_records(folder.passages_file, [{**p.to_dict(), "embed_key": k} for p, k in zip(passages, keys)])
+    write_records(folder.articles_file, [{**a.to_dict(), "content_hash": a.content_hash} for a in articles])
     row = {a.doc_id: i for i, a in enumerate(articles)}
-    np.save(folder / PASSAGE_ARTICLE, np.array([row[p.doc_id] for p in passages], dtype=np.int32),
+    np.save(folder.passage_article_file, np.array([row[p.doc_id] for p in passages], dtype=np.int32),
             allow_pickle=False)
-    (folder / ARTICLE_KEYS).write_text(json.dumps(
+    folder.article_keys_file.write_text(json.dumps(
         {"doc_id": [a.doc_id for a in articles], "source": [a.source for a in articles],
          "date": [a.date for a in articles]}, ensure_ascii=False), encoding="utf-8")
 
@@ -108,7 +111,7 @@ class JsonlFile:
 
     def __init__(self, path: Path):
         self.path = path
-        self.offsets = map_npy(path.with_name(offsets_name(path.name)))
+        self.offsets = map_npy(IndexFolder.offsets_file(path))
         with open(path, "rb") as fh:  # the map keeps its own descriptor
             size = fh.seek(0, 2)
             if len(self.offsets) == 0 or int(self.offsets[-1]) != size:
@@ -129,19 +132,17 @@ class JsonlFile:
         return json.loads(self._mm[int(self.offsets[i]):int(self.offsets[i + 1])])
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        with open(self.path, encoding="utf-8") as fh:
-            for line in fh:
-                yield json.loads(line)
+        return iter_records(self.path)
 
 
 class PassageTable(Sequence):
     """`Passage` i of an index (row i == FAISS id i), parsed on access."""
 
-    def __init__(self, folder: Path):
-        self.file = JsonlFile(folder / PASSAGES)
-        self.article_rows = map_npy(folder / PASSAGE_ARTICLE, random=False)  # filters read it whole
+    def __init__(self, folder: IndexFolder):
+        self.file = JsonlFile(folder.passages_file)
+        self.article_rows = map_npy(folder.passage_article_file, random=False)  # filters read it whole
         if len(self.article_rows) != len(self.file):
-            raise ValueError(f"{PASSAGE_ARTICLE} has {len(self.article_rows)} rows for "
+            raise ValueError(f"{folder.PASSAGE_ARTICLE} has {len(self.article_rows)} rows for "
                              f"{len(self.file)} passages")
         self._cache = _LRU(4096)
 
@@ -168,11 +169,11 @@ class ArticleTable(Mapping):
     sort order) and codes into the distinct sources and dates, which is what filters read.
     """
 
-    def __init__(self, folder: Path):
-        self.file = JsonlFile(folder / ARTICLES)
-        keys = json.loads((folder / ARTICLE_KEYS).read_text(encoding="utf-8"))
+    def __init__(self, folder: IndexFolder):
+        self.file = JsonlFile(folder.articles_file)
+        keys = json.loads(folder.article_keys_file.read_text(encoding="utf-8"))
         if not len(keys["doc_id"]) == len(keys["source"]) == len(keys["date"]) == len(self.file):
-            raise ValueError(f"{ARTICLE_KEYS} does not list the {len(self.file)} articles")
+            raise ValueError(f"{folder.ARTICLE_KEYS} does not list the {len(self.file)} articles")
         # UTF-8 bytes: a quarter of numpy's fixed-width str, a fraction of a list of str. Each
         # id ends in 0xFF (never in UTF-8) because numpy drops trailing NUL bytes of an item.
         self.ids = np.array([_id_key(d) for d in keys["doc_id"]], dtype=bytes)

@@ -16,6 +16,7 @@ import numpy as np
 
 from qa.settings import DEFAULT_INDEX_DIR
 from qa.errors import BadInput, IndexNotFound, QAError
+from qa.storage.folder import IndexFolder
 
 DEFAULT_UPLOAD_DIR = "data/uploads"
 LIBRARY_ROWS = 1000  # the Library tab lists this many articles, newest first
@@ -98,6 +99,11 @@ class Service:
         ix = self._index
         return f"Ready · {len(ix.articles)} articles · {len(ix.passages)} passages" if ix else "Ready"
 
+    @property
+    def warming(self) -> bool:
+        """True while the background warm-up (index and model loading) is still running."""
+        return self._warm is not None and self._warm.is_alive()
+
     def status(self) -> str:
         """One line for the page: loading, ready (with counts), or what is wrong."""
         return self._status
@@ -128,7 +134,7 @@ class Service:
             return self._index
 
     def has_index(self) -> bool:
-        return self._index is not None or (self.index_dir / "manifest.json").exists()
+        return self._index is not None or IndexFolder(self.index_dir).exists()
 
     # ---- questions ------------------------------------------------------------------------
 
@@ -167,9 +173,8 @@ class Service:
         so the page stays fast on an archive of hundreds of thousands."""
         if not self.has_index():
             return {}, {}
-        ix = self.index()
-        with ix._lock:  # articles and passage rows of one build, not across a reload
-            arts, passage_article = ix.articles, ix.passage_article
+        snap = self.index().snapshot  # articles and passage rows of one build, not across a reload
+        arts, passage_article = snap.articles, snap.passage_article
         # distinct dates are sorted, so date codes order articles as their dates do
         newest = np.lexsort((arts.ids, arts.date_codes))[::-1][:limit]
         counts = np.bincount(passage_article, minlength=len(arts))

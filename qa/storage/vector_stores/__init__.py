@@ -1,46 +1,38 @@
-"""Vector stores behind one small interface (`VectorStore`): FAISS, embedded and the default,
-or Milvus (Milvus Lite in the index folder, or a Milvus server/cluster by URI).
+"""Vector stores behind one complete interface (`VectorStore`), chosen from one registry:
+FAISS, embedded and the default, or Milvus (Milvus Lite in the index folder, or a Milvus
+server/cluster by URI; pymilvus is imported only when Milvus is chosen).
 
-The builder creates one store per build with `create_store`; `Index.load` opens the store the
+The builder creates one store per build with `create_store`; loading opens the store the
 manifest names with `open_store`. Passages, articles, the embedding cache and BM25 stay in the
 index folder either way, so citations never depend on the store.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from qa.errors import BadInput
-from qa.storage.vector_stores.base import KINDS, VectorStore, row_meta, spec_matches, store_spec
+from qa.registry import Registry
+from qa.storage.folder import IndexFolder
+from qa.storage.vector_stores.base import VectorStore, row_meta, spec_matches, store_spec
 
-__all__ = ["KINDS", "VectorStore", "create_store", "open_store", "drop_replaced", "row_meta",
+__all__ = ["STORES", "VectorStore", "create_store", "open_store", "drop_replaced", "row_meta",
            "spec_matches", "store_spec"]
 
-
-def _store_class(kind: str):
-    if kind == "faiss":
-        from qa.storage.vector_stores.faiss import FaissStore
-
-        return FaissStore
-    if kind == "milvus":
-        from qa.storage.vector_stores.milvus import MilvusStore  # pymilvus is imported only for this store
-
-        return MilvusStore
-    raise BadInput(f"unknown vector store {kind!r}; choose one of {', '.join(KINDS)}")
+STORES: Registry[type[VectorStore]] = Registry("vector store")
+STORES.add_lazy("faiss", "qa.storage.vector_stores.faiss:FaissStore")
+STORES.add_lazy("milvus", "qa.storage.vector_stores.milvus:MilvusStore")
 
 
-def create_store(folder: Path, vectors: np.ndarray, meta: list[dict], settings) -> VectorStore:
+def create_store(folder: IndexFolder, vectors: np.ndarray, meta: list[dict], settings) -> VectorStore:
     """A new store of kind `settings.store` holding `vectors` (row i under id i) for the build
     in the temporary `folder`."""
-    return _store_class(settings.store).create(Path(folder), vectors, meta, settings)
+    return STORES.get(settings.store).create(folder, vectors, meta, settings)
 
 
-def open_store(folder: Path, manifest: dict, settings=None) -> VectorStore:
+def open_store(folder: IndexFolder, manifest: dict, settings=None) -> VectorStore:
     """The store an index manifest names (FAISS for manifests older than stores)."""
     spec = store_spec(manifest)
-    return _store_class(spec.get("kind", "faiss")).open(Path(folder), spec, settings)
+    return STORES.get(spec.get("kind", "faiss")).open(folder, spec, settings)
 
 
 def drop_replaced(old_manifest: dict, new_manifest: dict, settings) -> None:

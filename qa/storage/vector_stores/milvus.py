@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.storage.vector_stores.faiss_index import ANN_THRESHOLD, IVF_NPROBE, ivf_lists
 from qa.errors import BadInput, IndexCorrupt, IndexLocked
-from qa.storage.vector_stores.base import empty_result, folder_token
+from qa.storage.folder import IndexFolder
+from qa.storage.selection import Selection
+from qa.storage.vector_stores.base import ANN_THRESHOLD, IVF_NPROBE, empty_result, folder_token, ivf_lists
 
 INSERT_BATCH = 2000  # rows per insert call: ~3 MB of 384-d vectors, well under gRPC limits
 MAX_VARCHAR = 65535
@@ -126,23 +127,23 @@ def _quote(value: str) -> str:
     return '"' + value + '"'
 
 
-def filter_expression(allowed: np.ndarray) -> str:
-    """A Milvus filter for the passage rows `allowed`: the metadata filters themselves when
-    `allowed` carries them (qa.search.filters.AllowedRows), else the row list."""
-    f = getattr(allowed, "filters", None)
-    if f is not None and not _LIKE_UNSAFE.search(f.get("source") or ""):
+def filter_expression(allowed: Selection) -> str:
+    """A Milvus filter expression for a selection: its metadata filter itself, translated to
+    the collection's scalar fields, or the row list when the filter cannot be said safely."""
+    f = allowed.filter
+    if not _LIKE_UNSAFE.search(f.needle):
         parts = []
-        if f.get("source"):
-            parts.append(f"source_lc like {_quote('%' + f['source'] + '%')}")
-        if f.get("since") or f.get("until"):
+        if f.needle:
+            parts.append(f"source_lc like {_quote('%' + f.needle + '%')}")
+        if f.dated:
             parts.append('date != ""')  # an undated article never passes a date filter
-        if f.get("since"):
-            parts.append(f"date >= {_quote(f['since'])}")
-        if f.get("until"):
-            parts.append(f"date <= {_quote(f['until'])}")
+        if f.since:
+            parts.append(f"date >= {_quote(f.since)}")
+        if f.until:
+            parts.append(f"date <= {_quote(f.until)}")
         if parts:
             return " and ".join(parts)
-    return "id in [" + ",".join(str(int(i)) for i in allowed) + "]"
+    return "id in [" + ",".join(str(int(i)) for i in allowed.rows) + "]"
 
 
 class MilvusStore:
@@ -161,18 +162,18 @@ class MilvusStore:
     # ---- creating and opening -------------------------------------------------------------
 
     @classmethod
-    def create(cls, folder: Path, vectors: np.ndarray, meta: list[dict], settings) -> "MilvusStore":
+    def create(cls, folder: IndexFolder, vectors: np.ndarray, meta: list[dict], settings) -> "MilvusStore":
         """A new collection holding `vectors` (row i under id i) for the build in `folder`."""
         from pymilvus import DataType
 
-        token = folder_token(folder)
+        token = folder_token(folder.path)
         if settings.milvus_uri:
             uri, name, embedded = settings.milvus_uri, f"qa_{token}", False
             rel_uri = uri
         else:
-            rel_uri, name, embedded = f"milvus-{token}.db", COLLECTION, True
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            uri = str(Path(folder) / rel_uri)
+            rel_uri, name, embedded = folder.milvus_lite_name(token), COLLECTION, True
+            folder.path.mkdir(parents=True, exist_ok=True)
+            uri = str(folder.path / rel_uri)
         client = connect(uri, settings.milvus_token)
         dim = int(vectors.shape[1])
         try:
@@ -183,7 +184,7 @@ class MilvusStore:
                 schema.add_field(f, DataType.VARCHAR, max_length=MAX_VARCHAR)
             index_params = client.prepare_index_params()
             # exact search like FAISS's flat index; an inverted file with 8-bit codes from the same
-            # size on (qa.storage.vector_stores.faiss_index), scanning `IVF_NPROBE` lists per query
+            # size on (qa.storage.vector_stores.faiss), scanning `IVF_NPROBE` lists per query
             if len(vectors) >= ANN_THRESHOLD:
                 nlist = ivf_lists(len(vectors))
                 index_params.add_index("vector", index_type="IVF_SQ8", metric_type="IP",
@@ -207,14 +208,14 @@ class MilvusStore:
         return store
 
     @classmethod
-    def open(cls, folder: Path, spec: dict, settings) -> "MilvusStore":
+    def open(cls, folder: IndexFolder, spec: dict, settings) -> "MilvusStore":
         """Connect to the collection an index manifest names.
 
         Raises:
             IndexLocked: a Milvus Lite file another process has open.
             IndexCorrupt: the collection is gone.
         """
-        uri = str(Path(folder) / spec["uri"]) if spec.get("embedded") else spec["uri"]
+        uri = str(folder.path / spec["uri"]) if spec.get("embedded") else spec["uri"]
         client = connect(uri, settings.milvus_token if settings else None)
         if not client.has_collection(spec["collection"]):
             release(client, uri)
@@ -271,7 +272,7 @@ class MilvusStore:
     count = __len__
 
     def search_batch(self, queries: np.ndarray, k: int,
-                     allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     allowed: Selection | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k `(scores, ids)` per query; the metadata filters run inside Milvus."""
         q = np.asarray(queries, dtype=np.float32)
         n = len(self)
@@ -281,7 +282,7 @@ class MilvusStore:
         params: dict = {"metric_type": "IP"}
         index = self.spec.get("index", {})
         if index.get("type") == "IVF_SQ8":
-            # a filter's rows may sit in lists a plain probe would skip, as in qa.storage.vector_stores.faiss_index
+            # a filter's rows may sit in lists a plain probe would skip, as in qa.storage.vector_stores.faiss
             params["params"] = {"nprobe": index["nlist"] if allowed is not None else index["nprobe"]}
         res = self.client.search(self.collection, data=q.tolist(), limit=k,
                                  filter=filter_expression(allowed) if allowed is not None else "",
