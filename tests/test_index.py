@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa import BadInput, HashEmbedder, Index, IndexCorrupt, IndexNotFound, ModelMismatch
-from qa.text.chunking import split_sentences
+from qa.text.sentences import split_sentences
 from qa.errors import IndexLocked
 from qa.storage.folder import IndexFolder
 

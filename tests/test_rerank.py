@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from qa.errors import BadInput
-from qa.search.rerank import CrossEncoderReranker, FeatureReranker, get_reranker, key_terms
+from qa.search.rerank import CrossEncoderReranker, FeatureReranker, get_reranker
+from qa.text.analyzer import key_terms
 
 
 def test_key_terms_are_names_and_numbers():

@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from qa.text.chunking import split_sentences
-from qa.storage.bm25 import tokenize
+from qa.text.sentences import split_sentences
+from qa.text.analyzer import tokenize
 from qa.types import Passage
 
 LEXICAL_WEIGHT = 0.15

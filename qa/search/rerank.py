@@ -18,26 +18,8 @@ import numpy as np
 
 from qa.errors import BadInput
 from qa.registry import Registry
-from qa.storage.bm25 import _stopwords
+from qa.text.analyzer import key_terms
 from qa.storage.snapshot import IndexSnapshot
-
-_WORD = re.compile(r"[\w][\w\-'.]*\w|\w")
-QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did",
-                  "does", "do", "is", "are", "was", "were", "can", "could", "should", "would", "will"}
-
-
-def key_terms(question: str) -> list[str]:
-    """Names and numbers of a question: words with a digit, or capitalised past the first word."""
-    words = _WORD.findall(question)
-    out = []
-    for i, w in enumerate(words):
-        low = w.lower()
-        if low in QUESTION_WORDS or low in _stopwords():
-            continue
-        if any(c.isdigit() for c in w) or (w[0].isupper() and i > 0) or (w.isupper() and len(w) > 1):
-            out.append(low)
-    return list(dict.fromkeys(out))
-
 
 FEATURES = ("dense", "bm25", "doc_bm25", "doc_dense", "exact")
 

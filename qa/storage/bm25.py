@@ -1,57 +1,18 @@
-"""BM25 (bm25s) over passages with the same search interface as the dense index.
-
-Tokenisation is made for news text: lower-cased words, numbers and hyphenated names kept whole
-("346-61", "al-assad") and also split into their parts, English stopwords dropped, optional
-Snowball stemming of alphabetic tokens. Saved with bm25s' own plain files (npy + json, no pickle).
-"""
+"""BM25 (bm25s) over passages (or whole articles) with the same search interface as the dense
+index; texts are analysed by `qa.text.analyzer`. Saved with bm25s' own plain files (npy + json,
+no pickle)."""
 
 from __future__ import annotations
 
 import logging
-import re
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from qa.storage.selection import Selection
+from qa.text.analyzer import tokenize
 
-_TOKEN = re.compile(r"\w+(?:[-'\u2019.]\w+)*")
 logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def tokenize(text: str, stem: bool = True) -> list[str]:
-    """BM25 tokens of one text (see module docstring)."""
-    stop = _stopwords()
-    out: list[str] = []
-    for m in _TOKEN.finditer(text.lower()):
-        tok = m.group().replace("\u2019", "'")
-        if tok.endswith("'s"):
-            tok = tok[:-2]
-        parts = re.split(r"[-'.]", tok)
-        if len(parts) > 1:
-            out.append(tok)
-            out.extend(p for p in parts if p and p not in stop)
-        elif tok and tok not in stop:
-            out.append(tok)
-    if stem:
-        stemmer = _stemmer()
-        out = [stemmer.stemWord(t) if t.isalpha() else t for t in out]
-    return out
 
 
 class SparseIndex:

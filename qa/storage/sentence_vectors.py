@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.text.chunking import split_sentences
+from qa.text.sentences import split_sentences
 from qa.storage.folder import IndexFolder
 from qa.storage.tables import map_npy
 from qa.types import Passage, content_hash
