@@ -9,7 +9,7 @@ names, so no module decodes a choice from a string on its own.
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Generic, Iterator, TypeVar
 
 from qa.errors import BadInput
 
@@ -37,10 +37,6 @@ class Registry(Generic[T]):
         """Register "module:attribute", imported on the first `get(name)`."""
         self._items[name] = None
         self._lazy[name] = target
-
-    def register(self, name: str) -> Callable[[T], T]:
-        """Decorator form of `add`."""
-        return lambda item: self.add(name, item)
 
     def get(self, name: str) -> T:
         """The object registered under `name`.

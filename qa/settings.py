@@ -6,7 +6,7 @@ was built and a search with other settings can be refused or explained.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 FORMAT_VERSION = 3  # 2: adds bm25_docs/ (whole-article BM25); 3: memory-mapped tables (records.py)
@@ -60,11 +60,3 @@ class Settings:
     def with_(self, **changes: Any) -> "Settings":
         changes = {k: v for k, v in changes.items() if v is not None}
         return replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "milvus_token"}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Settings":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from qa.answer.abstain import (background, best_threshold, confidence, is_answerable, offtopic_questions,
+from qa.answer.abstain import (background, best_threshold, confidence, offtopic_questions,
                                threshold, top_cosines)
 from qa.answer.ask import ask
 from qa.types import Article, Hit, Passage
@@ -20,10 +20,6 @@ def test_confidence_is_best_dense_score():
     assert confidence([]) == 0.0 and confidence([_hit(None)]) == 0.0
 
 
-def test_is_answerable_against_threshold():
-    assert is_answerable([_hit(0.5)], 0.4)
-    assert not is_answerable([_hit(0.3)], 0.4)
-    assert not is_answerable([], 0.0)
 
 
 def test_best_threshold_separates_and_reports_accuracy():

@@ -93,11 +93,6 @@ def threshold(snap: IndexSnapshot, encoder: QuestionEncoder, margin: float | Non
     return background(snap, encoder) + margin
 
 
-def is_answerable(hits: Sequence[Hit], thr: float) -> bool:
-    """True when the best hit is close enough to the question to be evidence."""
-    return bool(hits) and confidence(hits) >= thr
-
-
 def best_threshold(positive: Sequence[float], negative: Sequence[float]) -> tuple[float, float]:
     """(threshold, balanced accuracy) maximising balanced accuracy; midpoints between scores."""
     if not len(positive) or not len(negative):

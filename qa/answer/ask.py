@@ -1,8 +1,8 @@
 """One question -> one `Answer`: the shared shape of `qa ask --json` and the web UI's `ask` endpoint.
 
     from qa import Index
-    from qa.answer.ask import ask_json
-    ask_json(Index.load("index"), "What did Russia propose on decarbonization?", k=3)
+    from qa.answer.ask import ask
+    ask(Index.load("index"), "What did Russia propose on decarbonization?", k=3).to_dict()
     # {"question": ..., "k": 3, "config": "hybrid", "latency_ms": 12.3, "hits": [...]}
 """
 
@@ -70,10 +70,3 @@ def ask(index, question: str, k: int | None = None, config: str | None = None,
     return Answer(question, k, config or index.settings.config, ms, hits,
                   answerable=bool(hits) and conf >= thr, confidence=conf, threshold=thr)
 
-
-def ask_json(index, question: str, k: int | None = None, config: str | None = None,
-             source: str | None = None, since: str | None = None, until: str | None = None,
-             **options) -> dict[str, Any]:
-    """`ask(...).to_dict()`: exactly the object `qa ask --json` prints."""
-    return ask(index, question, k=k, config=config, source=source, since=since, until=until,
-               **options).to_dict()

@@ -48,8 +48,6 @@ class BuildStats:
     up_to_date: bool = False
     seconds: float = 0.0
 
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 def embed_text(passage: Passage, article: Article, embedder: Embedder, settings: Settings) -> str:

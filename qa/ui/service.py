@@ -74,12 +74,6 @@ class Service:
                 self._warm = threading.Thread(target=self._warmup, name="qa-warmup", daemon=True)
                 self._warm.start()
 
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        """Block until the warm-up thread finished (True) or `timeout` passed (False)."""
-        if self._warm is not None:
-            self._warm.join(timeout)
-        return self._ready
-
     def _warmup(self) -> None:
         try:
             ix = self.index()
