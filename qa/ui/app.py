@@ -1,9 +1,9 @@
-"""Gradio UI: `python app.py [--index DIR] [--host H] [--port P] [--auth USER:PASS]`.
+"""The web UI page: layout and wiring (`build_demo`) and serving it (`main`, run by `app.py`).
 
 `build_demo(...)` lays out the page and wires it to a `qa.ui.service.Service`; it reads no index
 and loads no model, so the page is up at once and the model warms up in the background. The
 HTML of cards and articles comes from `qa.ui.render` (every piece of document text escaped).
-Launching happens only under `__main__`.
+Launching happens only in `main`.
 
 API endpoints for `gradio_client`: `ask` (the `qa ask --json` object), `article`, `upload`,
 `delete`, `library`, `evaluate`.
@@ -12,7 +12,6 @@ API endpoints for `gradio_client`: `ask` (the `qa ask --json` object), `article`
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -72,13 +71,11 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
     Returns:
         The `gr.Blocks`; its `qa_service` attribute is the `Service` behind it.
     """
-    from qa.search import pipeline as retrieve
+    from qa.search.pipeline import PIPELINES
 
     service = Service(index_dir, index=index, upload_dir=upload_dir, max_upload_bytes=max_upload_bytes)
-    configs = list(retrieve.CONFIGS)  # read now, not at import: more configurations get added
-    default_config = Settings().config if Settings().config in configs else configs[0]
-    # Same-story grouping is offered when the retriever has it (`also_reported_by`).
-    can_group = "group" in inspect.signature(retrieve.search_batch).parameters
+    configs = list(PIPELINES.names())
+    default_config = Settings().config
 
     def sources_update():
         return gr.update(choices=[""] + service.sources())
@@ -88,10 +85,9 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
     def on_ask(question, k, config, source, since, until, group):
         if not (question or "").strip():
             return render.render_message("Type a question first, for example: " + EXAMPLES[0]), ""
-        options = {"group": bool(group)} if can_group else {}
         try:
             answer = service.ask(question, k=int(k), config=config, source=source, since=since,
-                                 until=until, **options)
+                                 until=until, group=bool(group))
         except QAError as e:
             return render.render_message(str(e), error=True), ""
         filters = {"source": source, "since": since, "until": until}
@@ -205,7 +201,7 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
                     since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", min_width=120)
                     until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", min_width=120)
                     group = gr.Checkbox(value=True, label="Group same story",
-                                        visible=can_group, min_width=120)
+                                        min_width=120)
                 gr.Examples([[q] for q in EXAMPLES], inputs=[question], label="Examples")
                 latency = gr.Markdown(elem_id="qa-latency")
                 with gr.Row():
@@ -277,6 +273,3 @@ def main(argv: list[str] | None = None) -> None:
     demo.launch(server_name=args.host, server_port=args.port, auth=_auth(args.auth),
                 max_file_size=MAX_UPLOAD_BYTES, show_error=False, share=False)
 
-
-if __name__ == "__main__":
-    main()
