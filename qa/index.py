@@ -113,6 +113,7 @@ class Index:
             BadInput: no article could be read from `paths` (the message lists why per file).
         """
         settings = settings or Settings()
+        IndexFolder(folder).check_writable(paths)  # before anything is read or written
         embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.backend)
         report = ingest(list(paths))
         if not report.articles:

@@ -135,6 +135,7 @@ def build_index(articles: list[Article], target: IndexFolder | str | Path, embed
     settings = settings or Settings()
     target = target if isinstance(target, IndexFolder) else IndexFolder(target)
     fingerprint, dim = embedder.fingerprint(), embedder.dim
+    target.check_writable()  # before the lock file or anything else is written
     with target.lock():
         if rebuild:
             manifest, cache, old_hashes, stored = {}, {}, {}, SentenceCache(None, dim)

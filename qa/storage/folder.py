@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from qa.errors import IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch
+from qa.errors import BadInput, IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch
 from qa.hashing import sha256_file
 from qa.settings import FORMAT_VERSION
 
@@ -226,6 +226,31 @@ class IndexFolder:
                                    f"{rebuild}")
 
     # ---- writing --------------------------------------------------------------------------
+
+    def check_writable(self, sources: list[str | Path] = ()) -> None:
+        """Refuse to write anywhere but an empty folder or a qa index, and never into (or over)
+        the files being indexed: a typo in `--index` must not replace someone's folder.
+
+        Raises:
+            BadInput: the path is a file, a folder of other files, or overlaps `sources`.
+        """
+        target = self.path.resolve()
+        for src in sources:
+            src = Path(src).resolve()
+            if target == src or src in target.parents or target in src.parents:
+                raise BadInput(f"the index folder {str(self.path)!r} overlaps the articles being indexed "
+                               f"({str(src)!r}); choose an index folder outside them, e.g. --index index")
+        if not self.path.exists() or self.exists():
+            return
+        if not self.path.is_dir():
+            raise BadInput(f"--index {str(self.path)!r} is a file, not a folder; choose a new or empty "
+                           f"folder, or an existing qa index")
+        ours = {self.KEEP, self.PARTIAL, self.ABSTAIN}
+        foreign = sorted(p.name for p in self.path.iterdir() if p.name not in ours)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            raise BadInput(f"--index {str(self.path)!r} holds files that are not a qa index ({shown}); "
+                           f"nothing was written. Choose a new or empty folder, e.g. --index index")
 
     @contextmanager
     def lock(self) -> Iterator[None]:
