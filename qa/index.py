@@ -115,7 +115,7 @@ class Index:
         settings = settings or Settings()
         IndexFolder(folder).check_writable(paths)  # before anything is read or written
         embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.backend)
-        report = ingest(list(paths))
+        report = ingest(list(paths), exclude=[folder])
         if not report.articles:
             reasons = "; ".join(f"{p}: {r}" for p, r in report.problems[:5]) or "no supported files"
             raise BadInput(f"nothing to index in {', '.join(map(str, paths))} ({reasons})")

@@ -29,10 +29,17 @@ def test_build_into_a_folder_of_other_files_raises_and_touches_nothing(corpus_di
 
 def test_build_into_the_articles_folder_or_around_it_raises(corpus_dir, tmp_path, fake_embedder):
     before = _files(corpus_dir)
-    for target in (corpus_dir, corpus_dir.parent, corpus_dir / "index"):
+    for target in (corpus_dir, corpus_dir.parent):
         with pytest.raises(BadInput, match="overlaps the articles being indexed"):
             Index.build([corpus_dir], target, embedder=fake_embedder)
     assert _files(corpus_dir) == before
+
+
+def test_an_index_inside_the_articles_folder_is_not_read_as_articles(corpus_dir, fake_embedder):
+    target = corpus_dir / "index"
+    first = Index.build([corpus_dir], target, embedder=fake_embedder)
+    again = Index.build([corpus_dir], target, embedder=fake_embedder)  # its .jsonl files are skipped
+    assert len(first.articles) == len(again.articles) == 3 and again.last_build.up_to_date
 
 
 def test_build_into_a_file_raises(corpus_dir, tmp_path, fake_embedder):

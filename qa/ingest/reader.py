@@ -216,13 +216,17 @@ def read_records(path: Path, text: str, report: IngestReport) -> list[Article]:
     return out
 
 
-def iter_files(paths: list[str | Path], report: IngestReport) -> list[Path]:
-    """Supported files under `paths` (folders recursively), sorted; missing paths reported."""
+def iter_files(paths: list[str | Path], report: IngestReport,
+               exclude: list[str | Path] = ()) -> list[Path]:
+    """Supported files under `paths` (folders recursively), sorted; missing paths reported.
+    Files under an `exclude` folder (the index being written) are left out."""
     found: list[Path] = []
+    skip = [Path(x).resolve() for x in exclude]
     for p in map(Path, paths):
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() in SUPPORTED_EXTS and not f.name.startswith("."):
+                if f.is_file() and f.suffix.lower() in SUPPORTED_EXTS and not f.name.startswith(".") \
+                        and not any(s in f.resolve().parents for s in skip):
                     found.append(f)
         elif p.is_file():
             if p.suffix.lower() in SUPPORTED_EXTS:
@@ -235,14 +239,15 @@ def iter_files(paths: list[str | Path], report: IngestReport) -> list[Path]:
     return found
 
 
-def ingest(paths: list[str | Path]) -> IngestReport:
-    """Read every supported file under `paths` into articles; never raises on a bad file.
+def ingest(paths: list[str | Path], exclude: list[str | Path] = ()) -> IngestReport:
+    """Read every supported file under `paths` (but not under `exclude`) into articles; never
+    raises on a bad file.
 
     Duplicate `doc_id`s keep the first article and report the later ones.
     """
     report = IngestReport()
     seen: dict[str, str] = {}
-    for f in iter_files(paths, report):
+    for f in iter_files(paths, report, exclude):
         report.files_read += 1
         for art in _read_file(f, report):
             if art.doc_id in seen:

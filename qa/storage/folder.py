@@ -229,7 +229,8 @@ class IndexFolder:
 
     def check_writable(self, sources: list[str | Path] = ()) -> None:
         """Refuse to write anywhere but an empty folder or a qa index, and never into (or over)
-        the files being indexed: a typo in `--index` must not replace someone's folder.
+        the files being indexed: a typo in `--index` must not replace someone's folder. (An
+        index folder inside an articles folder is fine: ingest skips it.)
 
         Raises:
             BadInput: the path is a file, a folder of other files, or overlaps `sources`.
@@ -237,7 +238,7 @@ class IndexFolder:
         target = self.path.resolve()
         for src in sources:
             src = Path(src).resolve()
-            if target == src or src in target.parents or target in src.parents:
+            if target == src or target in src.parents:
                 raise BadInput(f"the index folder {str(self.path)!r} overlaps the articles being indexed "
                                f"({str(src)!r}); choose an index folder outside them, e.g. --index index")
         if not self.path.exists() or self.exists():
