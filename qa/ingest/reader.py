@@ -14,10 +14,12 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from qa.errors import BadInput
 from qa.ingest.decode import decode_bytes
+from qa.ingest.limits import clean_id, fit_fields
 from qa.types import Article
 
 TEXT_EXTS = {".txt", ".md", ".markdown"}
@@ -85,9 +87,13 @@ def _month(name: str) -> int:
 
 
 def _iso(y: int, m: int, d: int) -> str:
-    if not (1 <= m <= 12 and 1 <= d <= 31 and 1000 <= y <= 9999):
+    """The ISO date, or "" for one that does not exist (2026-02-30 is not a date)."""
+    if not 1000 <= y <= 9999:
         return ""
-    return f"{y:04d}-{m:02d}-{d:02d}"
+    try:
+        return date(y, m, d).isoformat()
+    except ValueError:
+        return ""
 
 
 def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -> Article:
@@ -176,7 +182,8 @@ def record_to_article(rec: dict, fallback_id: str, path: str = "") -> Article:
     text = rec.get("text", rec.get("body"))
     if not isinstance(text, str) or not text.strip():
         raise BadInput("missing or empty 'text' field")
-    doc_id = str(rec.get("id") or rec.get("_id") or fallback_id).strip()
+    raw_id = rec.get("id") or rec.get("_id")
+    doc_id = str(raw_id) if raw_id is not None and clean_id(raw_id) else fallback_id  # fit_fields cleans it
     paras = [ln.strip() for ln in text.replace("\r", "\n").split("\n") if ln.strip()]
     return Article(
         doc_id=doc_id, title=str(rec.get("title") or "").strip(), body="\n\n".join(paras),
@@ -184,20 +191,23 @@ def record_to_article(rec: dict, fallback_id: str, path: str = "") -> Article:
         url=str(rec.get("url") or "").strip(), path=path)
 
 
-def read_records(path: Path, text: str, report: IngestReport) -> list[Article]:
-    """Articles from a JSONL or CSV file; bad records are reported with their line number."""
-    out: list[Article] = []
+def read_records(path: Path, text: str, report: IngestReport) -> list[tuple[str, Article]]:
+    """("path:line", Article) of each record of a JSONL or CSV file; bad records are reported
+    with their line number."""
+    out: list[tuple[str, Article]] = []
     if path.suffix.lower() == ".jsonl":
-        for n, line in enumerate(text.splitlines(), 1):
+        # only "\n" ends a record: U+2028, U+0085 and friends are valid inside JSON strings
+        for n, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:
-                out.append(record_to_article(json.loads(line), f"{path.stem}-{n}", str(path)))
+                out.append((f"{path}:{n}", record_to_article(json.loads(line), f"{path.stem}-{n}", str(path))))
             except json.JSONDecodeError as e:
                 report.problems.append((f"{path}:{n}", f"malformed JSON ({e.msg})"))
             except BadInput as e:
                 report.problems.append((f"{path}:{n}", str(e)))
         return out
+    csv.field_size_limit(MAX_FILE_BYTES)  # an article body is one field; the default is 128 KiB
     reader = csv.DictReader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"), newline=""))
     try:
         cols = {(c or "").strip().lower() for c in (reader.fieldnames or [])}
@@ -208,7 +218,7 @@ def read_records(path: Path, text: str, report: IngestReport) -> list[Article]:
             n = reader.line_num
             row = {(k or "").strip().lower(): v for k, v in row.items() if isinstance(k, str)}
             try:
-                out.append(record_to_article(row, f"{path.stem}-{n}", str(path)))
+                out.append((f"{path}:{n}", record_to_article(row, f"{path.stem}-{n}", str(path))))
             except BadInput as e:
                 report.problems.append((f"{path}:{n}", str(e)))
     except csv.Error as e:
@@ -249,7 +259,13 @@ def ingest(paths: list[str | Path], exclude: list[str | Path] = ()) -> IngestRep
     seen: dict[str, str] = {}
     for f in iter_files(paths, report, exclude):
         report.files_read += 1
-        for art in _read_file(f, report):
+        for where, art in _read_file(f, report):
+            try:
+                art, notes = fit_fields(art)
+            except BadInput as e:
+                report.problems.append((where, str(e)))
+                continue
+            report.problems.extend((where, note) for note in notes)
             if art.doc_id in seen:
                 report.problems.append((art.path or str(f), f"duplicate doc_id {art.doc_id!r} "
                                         f"(already from {seen[art.doc_id]}); kept the first"))
@@ -259,7 +275,7 @@ def ingest(paths: list[str | Path], exclude: list[str | Path] = ()) -> IngestRep
     return report
 
 
-def _read_file(f: Path, report: IngestReport) -> list[Article]:
+def _read_file(f: Path, report: IngestReport) -> list[tuple[str, Article]]:
     try:
         size = f.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -279,8 +295,8 @@ def _read_file(f: Path, report: IngestReport) -> list[Article]:
                                "with 'id', 'title', 'text'")
             return records
         if ext in HTML_EXTS:
-            return [parse_html(text, f.stem, str(f))]
-        return [parse_text(text, f.stem, str(f), markdown=ext != ".txt")]
+            return [(str(f), parse_html(text, f.stem, str(f)))]
+        return [(str(f), parse_text(text, f.stem, str(f), markdown=ext != ".txt"))]
     except BadInput as e:
         report.problems.append((str(f), str(e)))
     except OSError as e:

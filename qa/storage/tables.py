@@ -165,8 +165,10 @@ class PassageTable(Sequence):
 class ArticleTable(Mapping):
     """doc_id -> `Article`, in index order; bodies are parsed on access.
 
-    Held in memory for every article: the doc_id (a numpy bytes array, searched through its
-    sort order) and codes into the distinct sources and dates, which is what filters read.
+    Held in memory for every article: its doc_id (UTF-8 bytes in one buffer, found by binary
+    search through their sort order) and codes into the distinct sources and dates, which is
+    what filters read. Nothing is sized by the longest value: one very long id or source costs
+    its own bytes, not that many bytes for every article.
     """
 
     def __init__(self, folder: IndexFolder):
@@ -174,35 +176,52 @@ class ArticleTable(Mapping):
         keys = json.loads(folder.article_keys_file.read_text(encoding="utf-8"))
         if not len(keys["doc_id"]) == len(keys["source"]) == len(keys["date"]) == len(self.file):
             raise ValueError(f"{folder.ARTICLE_KEYS} does not list the {len(self.file)} articles")
-        # UTF-8 bytes: a quarter of numpy's fixed-width str, a fraction of a list of str. Each
-        # id ends in 0xFF (never in UTF-8) because numpy drops trailing NUL bytes of an item.
-        self.ids = np.array([_id_key(d) for d in keys["doc_id"]], dtype=bytes)
-        self._order = np.argsort(self.ids, kind="stable")
-        self.source_values, self.source_codes = _codes(keys["source"])
-        self.date_values, self.date_codes = _codes(keys["date"])
+        encoded = [d.encode("utf-8") for d in keys.pop("doc_id")]
+        self._ids = b"".join(encoded)
+        self._bounds = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=self._bounds[1:])
+        self._order = np.array(sorted(range(len(encoded)), key=encoded.__getitem__), dtype=np.int64)
+        del encoded
+        self.source_values, self.source_codes = _codes(keys.pop("source"))
+        self.date_values, self.date_codes = _codes(keys.pop("date"))
         self._cache = _LRU(1024)
 
     def _get(self, i: int) -> Article:
         return self._cache.get(i, lambda j: Article.from_dict(self.file.row(j)))
 
+    def _id(self, row: int) -> bytes:
+        return self._ids[int(self._bounds[row]):int(self._bounds[row + 1])]
+
     def row_of(self, doc_id: str) -> int:
         """Row of `doc_id`. Raises KeyError when it is not in the index."""
-        if not isinstance(doc_id, str) or not len(self.ids):
+        if not isinstance(doc_id, str) or not len(self):
             raise KeyError(doc_id)
-        key = _id_key(doc_id)
-        j = int(np.searchsorted(self.ids, key, sorter=self._order))
-        if j < len(self.ids) and self.ids[self._order[j]] == key:
-            return int(self._order[j])
+        key = doc_id.encode("utf-8", "surrogatepass")
+        lo, hi = 0, len(self._order)
+        while lo < hi:  # first sorted position whose id is >= key
+            mid = (lo + hi) // 2
+            if self._id(self._order[mid]) < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < len(self._order) and self._id(self._order[lo]) == key:
+            return int(self._order[lo])
         raise KeyError(doc_id)
 
     def at(self, row: int) -> Article:
         return self._get(int(row))
 
+    def id_ranks(self) -> np.ndarray:
+        """Rank of each article's doc_id in sorted order (row -> rank), for sorting by id."""
+        ranks = np.empty(len(self._order), dtype=np.int64)
+        ranks[self._order] = np.arange(len(self._order))
+        return ranks
+
     def rows_where(self, source_ok: Callable[[str], bool] | None = None,
                    date_ok: Callable[[str], bool] | None = None) -> np.ndarray:
         """Boolean mask of the articles whose source passes `source_ok` and whose date passes
         `date_ok` (None: any); each predicate is asked once per distinct value."""
-        ok = np.ones(len(self.ids), dtype=bool)
+        ok = np.ones(len(self), dtype=bool)
         for pred, values, codes in ((source_ok, self.source_values, self.source_codes),
                                     (date_ok, self.date_values, self.date_codes)):
             if pred is not None and len(values):
@@ -220,10 +239,10 @@ class ArticleTable(Mapping):
         return True
 
     def __iter__(self) -> Iterator[str]:
-        return (d[:-1].decode("utf-8") for d in self.ids.tolist())
+        return (self._id(i).decode("utf-8") for i in range(len(self)))
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._bounds) - 1
 
     def values(self):  # one sequential read instead of one parse per key
         return [Article.from_dict(row) for row in self.file]
@@ -232,12 +251,9 @@ class ArticleTable(Mapping):
         return list(zip(self, self.values()))
 
 
-def _id_key(doc_id: str) -> bytes:
-    return doc_id.encode("utf-8") + b"\xff"
-
-
 def _codes(values: list[str]) -> tuple[list[str], np.ndarray]:
-    """(distinct values, int32 code of each value)."""
-    uniq, codes = np.unique(np.array(values, dtype=str), return_inverse=True) if values else \
-        (np.zeros(0, dtype=str), np.zeros(0, dtype=np.int64))
-    return uniq.tolist(), codes.astype(np.int32).reshape(-1)
+    """(distinct values sorted, int32 code of each value); memory by distinct values, not by
+    the longest one."""
+    uniq = sorted(set(values))
+    code = {v: i for i, v in enumerate(uniq)}
+    return uniq, np.fromiter((code[v] for v in values), dtype=np.int32, count=len(values))

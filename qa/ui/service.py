@@ -170,7 +170,7 @@ class Service:
         snap = self.index().snapshot  # articles and passage rows of one build, not across a reload
         arts, passage_article = snap.articles, snap.passage_article
         # distinct dates are sorted, so date codes order articles as their dates do
-        newest = np.lexsort((arts.ids, arts.date_codes))[::-1][:limit]
+        newest = np.lexsort((arts.id_ranks(), arts.date_codes))[::-1][:limit]
         counts = np.bincount(passage_article, minlength=len(arts))
         chosen = [arts.at(int(r)) for r in newest]
         return ({a.doc_id: a for a in chosen}, {a.doc_id: int(counts[r]) for a, r in zip(chosen, newest)})
