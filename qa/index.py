@@ -124,9 +124,28 @@ class Index:
         index.last_build, index.last_ingest = stats, report
         return index
 
-    def add(self, paths: list[str | Path], progress: Progress | None = None) -> IngestReport:
-        """Ingest more files into this index (same doc_id replaces the old article) and reload."""
-        report = ingest(list(paths))
+    def add(self, paths: list[str | Path], progress: Progress | None = None,
+            replace_existing: bool = True) -> IngestReport:
+        """Ingest more files into this index and reload.
+
+        Args:
+            paths: files or folders to read.
+            progress: called with (done, total) texts embedded.
+            replace_existing: an article whose doc_id is already indexed from another file
+                replaces it (True) or is refused and reported (False: the web UI's uploads).
+        """
+        report = ingest(list(paths), exclude=[self.folder])
+        if not replace_existing:
+            keep = []
+            for a in report.articles:
+                old = self.articles.get(a.doc_id)
+                if old is not None and old.path != a.path:
+                    report.problems.append((a.path, f"an article with id {a.doc_id!r} is already indexed "
+                                            f"(from {Path(old.path).name or 'another file'}); not replaced. "
+                                            "Rename the file or delete that article first"))
+                else:
+                    keep.append(a)
+            report.articles = keep
         if report.articles:
             merged = {a.doc_id: a for a in self.articles.values()}
             merged.update({a.doc_id: a for a in report.articles})

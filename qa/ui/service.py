@@ -198,7 +198,12 @@ class Service:
                 if size == 0:
                     raise BadInput("empty file")
                 root.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(p, target)
+                try:
+                    with open(p, "rb") as src, open(target, "xb") as dst:  # never over an earlier upload
+                        shutil.copyfileobj(src, dst)
+                except FileExistsError:
+                    raise BadInput(f"a file named {target.name} was uploaded before and is kept; rename "
+                                   "this one, or delete the old article first") from None
                 saved.append(target)
             except BadInput as e:
                 rejected.append((name, str(e)))
@@ -223,7 +228,11 @@ class Service:
                     self._index = Index.build(list(paths), self.index_dir, progress=progress)
                     self._status = self._ready_status()
                 return report
-            report = self.index().add(list(paths), progress=progress)
+            report = self.index().add(list(paths), progress=progress, replace_existing=False)
+            indexed = {a.path for a in report.articles}
+            for f in paths:  # an upload none of whose articles went in would come back on a rebuild
+                if str(f) not in indexed and Path(f).resolve().parent == self.upload_dir.resolve():
+                    Path(f).unlink(missing_ok=True)
             if self._ready:
                 self._status = self._ready_status()
             return report
