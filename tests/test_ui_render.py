@@ -177,3 +177,14 @@ def test_safe_filename_rejects_other_types_and_empty_names(name):
 
     with pytest.raises(BadInput):
         safe_filename(name)
+
+
+def test_cli_output_drops_terminal_control_characters_but_keeps_newlines():
+    from qa.answer.cite import format_hits
+    from qa.types import Article, Hit, Passage
+
+    body = "Evil \x1b]0;pwned\x07title \x1b[2J cleared \u202eреверс\x9b1m text."
+    art = Article("d\x1b[31m1", "T\x1b[1mitle", body, source="S\x07rc")
+    hit = Hit(1, 0.5, Passage("p", "d\x1b[31m1", body, 0, len(body)), art)
+    out = format_hits("q\x1b[0m?", [hit])
+    assert not any(ch in out for ch in "\x1b\x07\x9b\u202e") and "cleared" in out and "\n" in out

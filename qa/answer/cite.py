@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from qa.types import Hit
 
 
@@ -22,8 +24,21 @@ def marked_text(hit: Hit, left: str = "\u00bb", right: str = "\u00ab") -> str:
     return p.text[:s] + left + p.text[s:e] + right + p.text[e:]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` without terminal control characters (ESC sequences, bidi overrides, C1 controls):
+    article text must not move the cursor, recolour or retitle the reader's terminal."""
+    return _CONTROL.sub("", text)
+
+
 def format_hits(question: str, hits: list[Hit]) -> str:
-    """Human output of `qa ask`: ranked passages, each with its citation."""
+    """Human output of `qa ask`: ranked passages, each with its citation (terminal-safe)."""
+    return terminal_safe(_format_hits(question, hits))
+
+
+def _format_hits(question: str, hits: list[Hit]) -> str:
     lines = [f"Q: {question}", ""]
     if not hits:
         lines.append("No passage found.")
