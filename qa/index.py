@@ -135,36 +135,46 @@ class Index:
                 replaces it (True) or is refused and reported (False: the web UI's uploads).
         """
         report = ingest(list(paths), exclude=[self.folder])
-        if not replace_existing:
-            keep = []
-            for a in report.articles:
-                old = self.articles.get(a.doc_id)
-                if old is not None and old.path != a.path:
+        incoming = report.articles
+
+        def change(current: list[Article]) -> list[Article]:
+            # read-modify-write of the folder's own articles under its write lock
+            by_id = {a.doc_id: a for a in current}
+            accepted = []
+            for a in incoming:
+                old = by_id.get(a.doc_id)
+                if not replace_existing and old is not None and old.path != a.path:
                     report.problems.append((a.path, f"an article with id {a.doc_id!r} is already indexed "
                                             f"(from {Path(old.path).name or 'another file'}); not replaced. "
                                             "Rename the file or delete that article first"))
-                else:
-                    keep.append(a)
-            report.articles = keep
-        if report.articles:
-            merged = {a.doc_id: a for a in self.articles.values()}
-            merged.update({a.doc_id: a for a in report.articles})
-            self._rewrite(list(merged.values()), progress)
+                    continue
+                by_id[a.doc_id] = a
+                accepted.append(a)
+            report.articles = accepted
+            return list(by_id.values())
+
+        if incoming:
+            self._rewrite(change, progress)
         return report
 
     def delete(self, doc_ids: list[str]) -> int:
         """Remove articles by id; returns how many were removed."""
-        drop = set(doc_ids)
-        keep = [a for a in self.articles.values() if a.doc_id not in drop]
-        removed = len(self.articles) - len(keep)
-        if removed:
-            if not keep:
-                raise BadInput("cannot delete every article: an index needs at least one")
-            self._rewrite(keep, None)
-        return removed
+        drop, removed = set(doc_ids), [0]
 
-    def _rewrite(self, articles: list[Article], progress: Progress | None) -> None:
-        stats = build_index(articles, self.index_folder, self.embedder, self.settings, progress=progress)
+        def change(current: list[Article]) -> list[Article]:
+            keep = [a for a in current if a.doc_id not in drop]
+            removed[0] = len(current) - len(keep)
+            if removed[0] and not keep:
+                raise BadInput("cannot delete every article: an index needs at least one")
+            return keep
+
+        if any(d in self.articles for d in drop):
+            self._rewrite(change, None)
+        return removed[0]
+
+    def _rewrite(self, change, progress: Progress | None) -> None:
+        """Apply `change` to the folder's current articles under its write lock, then reload."""
+        stats = build_index(change, self.index_folder, self.embedder, self.settings, progress=progress)
         self.reload()
         self.last_build = stats
 

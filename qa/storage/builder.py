@@ -115,13 +115,25 @@ def embed_shards(embedder: Embedder, settings: Settings, shards: list[list[str]]
         yield embedder.embed_batch(texts)
 
 
-def build_index(articles: list[Article], target: IndexFolder | str | Path, embedder: Embedder,
+Change = Callable[[list[Article]], list[Article]]  # the folder's current articles -> the new ones
+
+
+def current_articles(target: IndexFolder) -> list[Article]:
+    """The articles the index at `target` holds now ([] without one)."""
+    if not target.exists():
+        return []
+    return [Article.from_dict(row) for row in iter_records(target.articles_file)]
+
+
+def build_index(articles: list[Article] | Change, target: IndexFolder | str | Path, embedder: Embedder,
                 settings: Settings | None = None, rebuild: bool = False,
                 progress: Progress | None = None) -> BuildStats:
     """Make the index at `target` hold exactly `articles`, embedding only new passages.
 
     Args:
-        articles: the whole collection (articles absent here are removed from the index).
+        articles: the whole collection (articles absent here are removed from the index), or a
+            change applied to the folder's current articles read under the write lock, so that
+            concurrent writers (the UI, a `qa index` run) never revert each other.
         target: the index folder.
         embedder: the model; its weights hash is recorded and keys the embedding cache.
         settings: chunking and model settings (defaults from `Settings`).
@@ -137,6 +149,8 @@ def build_index(articles: list[Article], target: IndexFolder | str | Path, embed
     fingerprint, dim = embedder.fingerprint(), embedder.dim
     target.check_writable()  # before the lock file or anything else is written
     with target.lock():
+        if callable(articles):
+            articles = articles(current_articles(target))
         if rebuild:
             manifest, cache, old_hashes, stored = {}, {}, {}, SentenceCache(None, dim)
         else:

@@ -60,7 +60,8 @@ class Service:
         self.upload_dir = Path(upload_dir)
         self.max_upload_bytes = max_upload_bytes
         self._index = index
-        self._lock = threading.RLock()  # loading and writing; searches lock inside Index
+        self._lock = threading.RLock()  # loading (brief); searches lock inside Index
+        self._write_lock = threading.Lock()  # one writer at a time; questions go on meanwhile
         self._status = "Index loaded; the model loads on the first question." if index else "Starting…"
         self._ready = False
         self._warm: threading.Thread | None = None
@@ -219,14 +220,16 @@ class Service:
         """
         from qa.ingest.reader import ingest
 
-        with self._lock:
+        with self._write_lock:  # the build runs beside the loaded index, which keeps answering
             if not self.has_index():
                 from qa.index import Index
 
                 report = ingest(list(paths))
                 if report.articles:
-                    self._index = Index.build(list(paths), self.index_dir, progress=progress)
-                    self._status = self._ready_status()
+                    built = Index.build(list(paths), self.index_dir, progress=progress)
+                    with self._lock:
+                        self._index = built
+                        self._status = self._ready_status()
                 return report
             report = self.index().add(list(paths), progress=progress, replace_existing=False)
             indexed = {a.path for a in report.articles}
@@ -243,7 +246,7 @@ class Service:
         An uploaded file that no longer holds any indexed article is removed too, so the
         article does not come back when the index is rebuilt from the data folders.
         """
-        with self._lock:
+        with self._write_lock:
             ix = self.index()
             paths = {ix.articles[d].path for d in doc_ids if d in ix.articles and ix.articles[d].path}
             n = ix.delete(list(doc_ids))
