@@ -23,7 +23,8 @@ from typing import Sequence
 
 import numpy as np
 
-from qa.types import Hit, content_hash
+from qa.hashing import content_hash
+from qa.types import Hit
 
 OFFTOPIC_FILE = Path(__file__).with_name("offtopic_questions.txt")
 BACKGROUND_FILE = ".abstain.json"

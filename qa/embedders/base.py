@@ -16,6 +16,7 @@ import numpy as np
 
 from qa.settings import DEFAULT_MODEL
 from qa.errors import BadInput
+from qa.hashing import sha256_file
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -145,15 +146,11 @@ class SentenceTransformerEmbedder:
     def fingerprint(self) -> str:
         """sha256 of the weights file, so an index knows exactly which model built it."""
         if self._fingerprint is None:
-            h = hashlib.sha256()
-            for name in ("model.safetensors", "pytorch_model.bin"):
-                f = self.path / name
-                if f.exists():
-                    with open(f, "rb") as fh:
-                        for block in iter(lambda: fh.read(1 << 20), b""):
-                            h.update(block)
-                    break
-            self._fingerprint = h.hexdigest()[:16]
+            weights = [f for f in (self.path / "model.safetensors", self.path / "pytorch_model.bin")
+                       if f.exists()]
+            # no weights file: the hash of no bytes, as before (loading the model then fails)
+            digest = sha256_file(weights[0]) if weights else hashlib.sha256(b"").hexdigest()
+            self._fingerprint = digest[:16]
         return self._fingerprint
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from qa.settings import DEFAULT_MODEL
 from qa.embedders.base import SentenceTransformerEmbedder, normalize_rows
-from qa.storage.folder import sha256_file
+from qa.hashing import sha256_file
 
 EXPORT_VERSION = 1  # bump when the export recipe changes: old caches are then ignored
 ONNX_BACKENDS = ("onnx-int8", "onnx")  # int8 dynamic quantisation, plain fp32
@@ -38,9 +38,6 @@ ONNX_BACKENDS = ("onnx-int8", "onnx")  # int8 dynamic quantisation, plain fp32
 def cache_root() -> Path:
     """Where exported models live: `$QA_CACHE_DIR`, else `~/.cache/qa`."""
     return Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "qa").expanduser()
-
-
-_sha256 = sha256_file  # one file-checksum helper for the index and the export cache
 
 
 def _export(model_dir: Path, out: Path, quantize: bool) -> None:
@@ -132,7 +129,7 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         try:
             meta = json.loads((folder / "meta.json").read_text())
             f = folder / "model.onnx"
-            if f.stat().st_size == meta["bytes"] and _sha256(f) == meta["sha256"]:
+            if f.stat().st_size == meta["bytes"] and sha256_file(f) == meta["sha256"]:
                 return f
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -151,7 +148,7 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
             _export(self.path, tmp, quantize=self.backend == "onnx-int8")
             f = tmp / "model.onnx"
             (tmp / "meta.json").write_text(json.dumps({
-                "sha256": _sha256(f), "bytes": f.stat().st_size, "backend": self.backend,
+                "sha256": sha256_file(f), "bytes": f.stat().st_size, "backend": self.backend,
                 "weights": super().fingerprint(), "export_version": EXPORT_VERSION}, indent=2))
             self.exports += 1
             if folder.exists():  # damaged or stale: replace it

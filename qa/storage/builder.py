@@ -27,7 +27,8 @@ from qa.storage.vector_stores import create_store, drop_replaced, row_meta, spec
 from qa.storage.tables import write_tables
 from qa.storage.sentence_vectors import SentenceCache, plan_sentences, save_sentences
 from qa.storage.folder import PARTIAL, commit_folder, new_tmp_folder, read_jsonl, read_manifest, write_lock
-from qa.types import Article, Passage, content_hash
+from qa.hashing import content_hash
+from qa.types import Article, Passage
 
 SHARD_SIZE = 256
 Progress = Callable[[int, int], None]  # (done, total) texts embedded: passages, then sentences

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -31,18 +30,11 @@ from typing import Any, Iterator
 
 from qa.settings import FORMAT_VERSION
 from qa.errors import IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch
+from qa.hashing import sha256_file
 
 MANIFEST = "manifest.json"
 FULL_CHECK_BYTES = 256 * 2**20  # files larger than this are checked by size only at load
 PARTIAL = ".partial"  # embedding shards of an interrupted build, inside the live index folder
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def index_files(folder: Path) -> list[Path]:
