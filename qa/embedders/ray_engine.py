@@ -1,7 +1,7 @@
 """Embedding on Ray Data: `qa index --engine ray [--ray-address ADDR]`.
 
 The builder's shards go through `ray.data.from_items(...).map_batches(EmbedActor, ...)`, one
-shard per row: a pool of actors, each loading the model once (`qa.embedders.base.get_embedder`, the same
+shard per row: a pool of actors, each loading the model once (`qa.embedders.get_embedder`, the same
 code as the local path), embeds each shard with the very `embed_batch` call the local path makes
 (onnx-int8 scales activations per batch, so equal batches give equal vectors); results come back
 tagged with their shard, so the index the builder writes is the one the local path writes. Without an address
@@ -29,7 +29,7 @@ class EmbedActor:
     """A Ray Data actor: loads the model once, then embeds batches of `text` rows."""
 
     def __init__(self, model: str, batch_size: int, backend: str | None, fingerprint: str):
-        from qa.embedders.base import get_embedder
+        from qa.embedders import get_embedder
 
         self.embedder = get_embedder(model, batch_size, backend)
         if self.embedder.fingerprint() != fingerprint:  # a node with other weights installed
