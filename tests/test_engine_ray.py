@@ -136,3 +136,24 @@ def test_unknown_engine_is_refused(corpus_dir, tmp_path):
 
     with pytest.raises(QAError, match="unknown embedding engine 'spark'"):
         Index.build([corpus_dir], tmp_path / "ix", embedder=HashEmbedder(), settings=Settings(engine="spark"))
+
+
+def test_engines_registry_names_local_first_and_local_embeds_one_batch_per_shard():
+    from qa.embedders.engines import ENGINES
+
+    emb = HashEmbedder()
+    assert ENGINES.names() == ("local", "ray") and Settings().engine == "local"
+    out = list(ENGINES.get("local")(emb, Settings(), [["a b", "c"], ["d"]]))
+    assert [v.shape for v in out] == [(2, emb.dim), (1, emb.dim)] and emb.batches == [["a b", "c"], ["d"]]
+
+
+def test_ray_engine_without_ray_installed_raises_bad_input_with_install_hint(corpus_dir, tmp_path, monkeypatch):
+    from qa.errors import BadInput
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ray" else real_find_spec(name, *a))
+    with pytest.raises(BadInput, match=r"--engine ray needs Ray Data; install it with `pip install -r "
+                                       r"requirements-scale.txt`"):
+        Index.build([corpus_dir], tmp_path / "ix", embedder=HashEmbedder(), settings=Settings(engine="ray"))
+    assert not (tmp_path / "ix" / "manifest.json").exists()
