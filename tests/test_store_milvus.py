@@ -181,7 +181,7 @@ def test_cli_index_with_store_milvus(corpus_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr
     m = json.loads((folder / "manifest.json").read_text())
     assert m["store"]["kind"] == "milvus"
-    proc = subprocess.run([sys.executable, "-m", "tests.support.qa_cli", "ask", "cup final", "--index", str(folder), "--json",
-                           "--source", "daily ball"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "tests.support.qa_cli", "ask", "cup final", "--index", str(folder),
+                           "--json", "--source", "daily ball"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["hits"][0]["doc_id"] == "football"

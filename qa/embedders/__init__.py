@@ -1,4 +1,4 @@
-"""Embedders: text -> unit vectors (torch, ONNX Runtime), and where embedding runs (engines).
+"""Embedding backends by name: the `EMBEDDERS` registry and `get_embedder` (text -> unit vectors).
 
 `EMBEDDERS` is the registry of embedding backends: a name maps to a factory
 `(model, batch_size) -> Embedder`, and `get_embedder` is the one way to build an embedder by

@@ -1,10 +1,10 @@
-"""ONNX Runtime embedder: the packaged all-MiniLM-L6-v2, exported once and quantised to int8.
+"""The ONNX Runtime backends: all-MiniLM-L6-v2 exported once, int8 ("onnx-int8") or fp32 ("onnx").
 
 The export happens locally from the installed model folder (nothing is downloaded): the BERT
 encoder plus mean pooling and L2 normalisation go into one ONNX graph, ONNX Runtime's transformer
-optimiser fuses attention, GELU and layer norms, and `quantize_dynamic` turns the weight matrices
-into int8 (per channel: MiniLM has outlier columns that per-tensor scales ruin; attention
-scores stay fp32, which keeps short texts closer to torch). Activations are quantised per batch,
+optimiser fuses attention, GELU and layer norms, and for "onnx-int8" `quantize_dynamic` turns the
+weight matrices into int8 (per channel: MiniLM has outlier columns that per-tensor scales ruin;
+attention scores stay fp32, which keeps short texts closer to torch). Activations are quantised per batch,
 so a vector moves slightly (cosine > 0.98) with the texts it is batched with. The result is
 cached in `<cache>/onnx/<weights hash>-<backend>-v<N>/`, written to a temporary folder and renamed
 into place, and checked against its recorded sha256 before use, so a half-written or damaged export
