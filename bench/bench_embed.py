@@ -48,7 +48,7 @@ def scifact_passages(n: int | None) -> list[str]:
     from qa.storage.builder import embed_text
     from qa.text.chunking import chunk_articles
     from qa.settings import Settings
-    from qa.embedders.base import SentenceTransformerEmbedder
+    from qa.embedders.sentence_transformer import SentenceTransformerEmbedder
     from qa.evaluation.questions import read_beir_corpus
 
     tok = SentenceTransformerEmbedder()  # tokenizer only: the model is not loaded
@@ -83,7 +83,8 @@ def index_e2e(backend: str) -> dict:
 def main() -> int:
     from sentence_transformers import SentenceTransformer
 
-    from qa.embedders.base import get_embedder, model_path
+    from qa.embedders import get_embedder
+    from qa.embedders.base import model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2048, help="passages per round (0 = all)")

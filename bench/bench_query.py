@@ -96,7 +96,7 @@ class SyntheticEmbedder:
 
 def cmd_build(args) -> int:
     from qa.storage.builder import build_index
-    from qa.embedders.base import get_embedder
+    from qa.embedders import get_embedder
     from qa.types import Article
 
     rng = np.random.default_rng(0)

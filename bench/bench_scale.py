@@ -54,7 +54,7 @@ def _metrics(index, qset) -> dict:
 def cmd_engine(args) -> dict:
     from qa import Index, Settings
     from qa.storage.builder import build_index
-    from qa.embedders.base import SentenceTransformerEmbedder
+    from qa.embedders.sentence_transformer import SentenceTransformerEmbedder
     from qa.evaluation.questions import read_beir, read_beir_corpus
 
     qset = read_beir(args.corpus)
@@ -145,7 +145,7 @@ def cmd_memory(args) -> dict:
         del index
     if args.index:
         from qa import Index
-        from qa.embedders.base import SentenceTransformerEmbedder
+        from qa.embedders.sentence_transformer import SentenceTransformerEmbedder
 
         before = rss_mb()  # the embedder is constructed, not loaded: the model is not counted
         index = Index.load(args.index, embedder=SentenceTransformerEmbedder(), verify=False)

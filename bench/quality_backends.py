@@ -42,7 +42,7 @@ def subsample(src: Path, every: int, cache: Path) -> Path:
 
 
 def main() -> int:
-    from qa.embedders.base import get_embedder
+    from qa.embedders import get_embedder
     from qa.evaluation.questions import beir_index, read_source
     from qa.evaluation.metrics import evaluate_set
 

@@ -6,14 +6,15 @@
 """
 
 from qa.settings import Settings
-from qa.embedders.base import HashEmbedder, SentenceTransformerEmbedder, get_embedder
+from qa.embedders import get_embedder
+from qa.embedders.sentence_transformer import SentenceTransformerEmbedder
 from qa.errors import BadInput, IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch, QAError
 from qa.index import Index
 from qa.ingest.reader import ingest
 from qa.types import Article, Hit, Passage
 
 __all__ = [
-    "Article", "BadInput", "HashEmbedder", "Hit", "Index", "IndexCorrupt", "IndexLocked",
+    "Article", "BadInput", "Hit", "Index", "IndexCorrupt", "IndexLocked",
     "IndexNotFound", "ModelMismatch", "Passage", "QAError", "SentenceTransformerEmbedder",
     "Settings", "get_embedder", "ingest",
 ]

@@ -1,3 +1,5 @@
+"""`python -m qa`: runs the command line (qa.cli.main)."""
+
 import sys
 
 from qa.cli.main import main

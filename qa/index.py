@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embedders.base import Embedder, get_embedder
+from qa.embedders import Embedder, get_embedder
 from qa.embedders.question_cache import QuestionEncoder
 from qa.errors import BadInput, QAError
 from qa.ingest.reader import IngestReport, ingest

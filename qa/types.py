@@ -6,18 +6,10 @@ survives chunking, embedding, fusion and reranking without ever matching text ag
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
-def content_hash(*parts: str) -> str:
-    """Stable short hash of text parts (ids and cache keys come from content)."""
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode("utf-8"))
-        h.update(b"\x00")
-    return h.hexdigest()[:16]
+from qa.hashing import content_hash
 
 
 @dataclass(frozen=True)

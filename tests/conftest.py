@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny inline corpus, the fake embedder, the network blocked."""
+"""Shared fixtures: a tiny inline corpus, the fake embedder (registered as backend "hash"), the
+network blocked."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+from tests.support.fake_embedder import HashEmbedder, register  # noqa: E402
+
+register()  # the "hash" backend, for get_embedder, Index.load of test indexes and the CLI
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_BENCH = ROOT.parent / "shared" / "bench"
@@ -56,8 +61,6 @@ def corpus_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_embedder():
-    from qa.embedders.base import HashEmbedder
-
     return HashEmbedder()
 
 
@@ -70,6 +73,6 @@ def built_index(corpus_dir: Path, tmp_path: Path, fake_embedder):
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from qa.embedders.base import SentenceTransformerEmbedder
+    from qa.embedders.sentence_transformer import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()

@@ -57,7 +57,8 @@ def test_ask_reports_answerable_for_close_evidence_and_abstains_otherwise(built_
 
 
 def test_background_is_saved_beside_the_index_and_reused_by_a_new_process(built_index):
-    from qa import HashEmbedder, Index
+    from qa import Index
+    from tests.support.fake_embedder import HashEmbedder
 
     bg = background(built_index.snapshot, built_index.encoder)
     saved = built_index.folder / ".abstain.json"

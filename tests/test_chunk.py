@@ -3,8 +3,8 @@ from hypothesis import given, settings, strategies as st
 
 from qa.text.chunking import chunk_articles, split_sentences
 from qa.settings import Settings
-from qa.embedders.base import HashEmbedder
 from qa.types import Article
+from tests.support.fake_embedder import HashEmbedder
 
 
 def test_split_sentences_respects_abbreviations_and_paragraphs():
@@ -79,7 +79,7 @@ def test_real_tokenizer_passages_fit_the_model(real_embedder):
     from qa.storage.builder import embed_text
     from qa.ingest.reader import ingest
 
-    from conftest import ROOT
+    from tests.conftest import ROOT
 
     arts = ingest([ROOT / "data" / "articles"]).articles
     long_art = Article(doc_id="z", title="A fairly long title " * 10, body="Supercalifragilistic " * 900)

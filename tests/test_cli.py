@@ -6,13 +6,13 @@ import pytest
 
 from qa.cli.main import main
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 
 @pytest.fixture
 def cli_index(corpus_dir, tmp_path, capsys):
     ix = tmp_path / "ix"
-    assert main(["index", str(corpus_dir), "--index", str(ix), "--model", "hash-test"]) == 0
+    assert main(["index", str(corpus_dir), "--index", str(ix), "--backend", "hash"]) == 0
     capsys.readouterr()
     return ix
 
@@ -20,11 +20,11 @@ def cli_index(corpus_dir, tmp_path, capsys):
 def test_index_summary_then_rerun_embeds_nothing(corpus_dir, tmp_path, capsys):
     ix = tmp_path / "ix"
     (corpus_dir / "junk.txt").write_bytes(b"\x00\x00\x01binary")
-    assert main(["index", str(corpus_dir), "--index", str(ix), "--model", "hash-test", "--json"]) == 0
+    assert main(["index", str(corpus_dir), "--index", str(ix), "--backend", "hash", "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
     assert first["articles"] == 3 and first["embedded"] == first["passages"] > 0
     assert first["skipped"][0]["path"].endswith("junk.txt") and "binary" in first["skipped"][0]["reason"]
-    assert main(["index", str(corpus_dir), "--index", str(ix), "--model", "hash-test"]) == 0
+    assert main(["index", str(corpus_dir), "--index", str(ix), "--backend", "hash"]) == 0
     out = capsys.readouterr().out
     assert "already up to date" in out and "embedded 0 passages" in out
 
@@ -61,7 +61,7 @@ def test_ask_bad_input_exits_2_with_one_line(cli_index, capsys, argv, msg):
 def test_missing_index_and_path_exit_2(tmp_path, capsys):
     assert main(["ask", "cup", "--index", str(tmp_path / "none")]) == 2
     assert "no index at" in capsys.readouterr().err
-    assert main(["index", str(tmp_path / "missing"), "--index", str(tmp_path / "ix"), "--model", "hash-test"]) == 2
+    assert main(["index", str(tmp_path / "missing"), "--index", str(tmp_path / "ix"), "--backend", "hash"]) == 2
     assert "no such file or folder" in capsys.readouterr().err
 
 

@@ -10,9 +10,10 @@ import time
 
 import pytest
 
-from qa import HashEmbedder, Index
+from qa import Index
 
-from conftest import ROOT
+from tests.conftest import ROOT
+from tests.support.fake_embedder import HashEmbedder
 
 pytestmark = pytest.mark.slow
 
@@ -25,8 +26,8 @@ def _records(start, n):
 
 def _start_index(corpus, ix):
     env = {**os.environ, "QA_HASH_DELAY": "0.25", "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "qa", "index", str(corpus), "--index", str(ix),
-                             "--model", "hash-test"], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "tests.support.qa_cli", "index", str(corpus),
+                             "--index", str(ix), "--backend", "hash"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -46,7 +47,8 @@ def _shards(ix):
 
 
 def _ask_old_index_still_answers(ix, expected_articles):
-    r = subprocess.run([sys.executable, "-m", "qa", "ask", "topic 3 report", "--index", str(ix), "--json"],
+    r = subprocess.run([sys.executable, "-m", "tests.support.qa_cli", "ask", "topic 3 report", "--index", str(ix),
+                        "--json"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["hits"]

@@ -12,6 +12,7 @@ from qa.storage.folder import IndexFolder
 from qa.storage.selection import Filter, Selection
 from qa.storage.vector_stores.faiss import FaissStore
 from qa.embedders.base import normalize_rows
+from tests.support.fake_embedder import HashEmbedder
 
 
 def clustered(n: int, dim: int = 32, centres: int = 40, seed: int = 0) -> np.ndarray:
@@ -123,7 +124,7 @@ def test_manifest_records_ann_type_above_threshold(corpus_dir, tmp_path, monkeyp
 
     monkeypatch.setattr(qa.storage.vector_stores.faiss, "ANN_THRESHOLD", 1)
     monkeypatch.setattr(qa.storage.vector_stores.faiss, "ivf_lists", lambda n: 1)  # three passages: one list
-    index = Index.build([corpus_dir], tmp_path / "ix", embedder=__import__("qa").HashEmbedder())
+    index = Index.build([corpus_dir], tmp_path / "ix", embedder=HashEmbedder())
     assert json.loads((tmp_path / "ix" / "manifest.json").read_text())["faiss_type"] == "IndexIVFScalarQuantizer"
     assert index.search("decarbonization", k=1, config="dense")[0].article.title == "Russia proposes energy talks"
 

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from qa import Index
-from qa.embedders.base import HashEmbedder, SentenceTransformerEmbedder, get_embedder
+from qa.embedders import get_embedder
+from qa.embedders.sentence_transformer import SentenceTransformerEmbedder
 from qa.errors import BadInput, ModelMismatch
+from tests.support.fake_embedder import HashEmbedder
 
 SENTENCES = [
     "Russia proposes consultations on the decarbonization of the economy.",
@@ -41,6 +43,28 @@ def test_get_embedder_torch_backend_gives_sentence_transformer():
 def test_get_embedder_with_unknown_backend_raises_bad_input():
     with pytest.raises(BadInput, match="unknown embedding backend 'tensorrt'"):
         get_embedder(backend="tensorrt")
+
+
+def test_registry_default_backend_is_the_settings_default_and_first():
+    from qa.embedders import EMBEDDERS
+    from qa.settings import Settings
+
+    assert EMBEDDERS.names()[0] == Settings().backend == "onnx-int8"
+    assert {"onnx-int8", "torch", "onnx"} <= set(EMBEDDERS.names())
+
+
+def test_importing_the_embedders_and_their_factories_loads_no_backend_library():
+    import subprocess
+    import sys
+
+    code = ("import sys, qa; from qa.embedders import EMBEDDERS, get_embedder\n"
+            "[EMBEDDERS.get(b) for b in ('onnx-int8', 'torch', 'onnx')]; get_embedder(backend='onnx')\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'onnxruntime', "
+            "'sentence_transformers', 'transformers', 'ray'}))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
 
 
 def test_get_embedder_without_backend_uses_settings_default():
@@ -131,6 +155,16 @@ def test_cli_index_rejects_unknown_backend(corpus_dir, tmp_path, capsys):
     from qa.cli.main import main
 
     assert main(["index", str(corpus_dir), "--index", str(tmp_path / "ix"), "--backend", "gpu"]) == 2
+    assert "invalid choice: 'gpu'" in capsys.readouterr().err
+
+
+def test_cli_backend_choices_are_the_registered_backends():
+    from qa.cli.main import build_parser
+    from qa.embedders import EMBEDDERS
+
+    index_parser = build_parser()._subparsers._group_actions[0].choices["index"]
+    [backend] = [a for a in index_parser._actions if a.dest == "backend"]
+    assert tuple(backend.choices) == EMBEDDERS.names()
 
 
 def test_onnx_cache_root_follows_env(monkeypatch, tmp_path):
@@ -234,3 +268,12 @@ def test_damaged_onnx_cache_is_rebuilt(exported, onnx_cache, monkeypatch, tmp_pa
     assert model.stat().st_size == len(data)
     np.testing.assert_allclose(vecs, exported[1], atol=1e-5)
     assert not [p for p in e.cache_dir().parent.iterdir() if ".tmp-" in p.name]
+
+
+def test_load_without_an_embedder_builds_the_registered_backend_the_manifest_names(built_index):
+    from qa.embedders import EMBEDDERS
+
+    assert "hash" in EMBEDDERS  # tests/conftest.py registered the fake
+    loaded = Index.load(built_index.folder)
+    assert type(loaded.embedder) is HashEmbedder and loaded.embedder.model_id == "hash-test"
+    assert loaded.search("cup final", k=1)[0].doc_id == "football"

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from qa import Index, Settings
-from qa.embedders.base import HashEmbedder
+from tests.support.fake_embedder import HashEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
@@ -111,8 +111,8 @@ def test_ray_engine_with_the_real_model_matches_local_to_float_tolerance(corpus_
 @needs_ray
 @pytest.mark.slow
 def test_cli_index_engine_ray_then_unchanged_rerun_embeds_nothing(corpus_dir, tmp_path, no_ray_left):
-    cmd = [sys.executable, "-m", "qa", "index", str(corpus_dir), "--index", str(tmp_path / "ix"),
-           "--model", "hash-test", "--engine", "ray", "--json"]
+    cmd = [sys.executable, "-m", "tests.support.qa_cli", "index", str(corpus_dir), "--index", str(tmp_path / "ix"),
+           "--backend", "hash", "--engine", "ray", "--json"]
     first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["embedded"] > 0
@@ -121,7 +121,7 @@ def test_cli_index_engine_ray_then_unchanged_rerun_embeds_nothing(corpus_dir, tm
 
 
 def test_local_index_and_search_do_not_import_ray(corpus_dir, tmp_path):
-    code = ("import sys; from qa import Index; from qa.embedders.base import HashEmbedder\n"
+    code = ("import sys; from qa import Index; from tests.support.fake_embedder import HashEmbedder\n"
             f"ix = Index.build([{str(corpus_dir)!r}], {str(tmp_path / 'ix')!r}, embedder=HashEmbedder())\n"
             "ix.search('cup final', k=2)\n"
             "import qa.cli.main; qa.cli.main.build_parser()\n"
@@ -136,3 +136,24 @@ def test_unknown_engine_is_refused(corpus_dir, tmp_path):
 
     with pytest.raises(QAError, match="unknown embedding engine 'spark'"):
         Index.build([corpus_dir], tmp_path / "ix", embedder=HashEmbedder(), settings=Settings(engine="spark"))
+
+
+def test_engines_registry_names_local_first_and_local_embeds_one_batch_per_shard():
+    from qa.embedders.engines import ENGINES
+
+    emb = HashEmbedder()
+    assert ENGINES.names() == ("local", "ray") and Settings().engine == "local"
+    out = list(ENGINES.get("local")(emb, Settings(), [["a b", "c"], ["d"]]))
+    assert [v.shape for v in out] == [(2, emb.dim), (1, emb.dim)] and emb.batches == [["a b", "c"], ["d"]]
+
+
+def test_ray_engine_without_ray_installed_raises_bad_input_with_install_hint(corpus_dir, tmp_path, monkeypatch):
+    from qa.errors import BadInput
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ray" else real_find_spec(name, *a))
+    with pytest.raises(BadInput, match=r"--engine ray needs Ray Data; install it with `pip install -r "
+                                       r"requirements-scale.txt`"):
+        Index.build([corpus_dir], tmp_path / "ix", embedder=HashEmbedder(), settings=Settings(engine="ray"))
+    assert not (tmp_path / "ix" / "manifest.json").exists()

@@ -16,7 +16,7 @@ from qa.evaluation.questions import Question, beir_index, read_beir, read_questi
 from qa.evaluation.metrics import (answer_metrics, contains_answer, doc_ranking, evaluate_config, evaluate_set,
                          ir_metrics, unknown_doc_ids, worst_questions)
 
-from conftest import SHARED_BENCH
+from tests.conftest import SHARED_BENCH
 
 # ---- metrics ---------------------------------------------------------------------------------
 
@@ -357,9 +357,15 @@ def test_beir_corpus_is_indexed_once_and_reused(tmp_path, fake_embedder):
     assert ix3.folder != ix.folder and not third.up_to_date
 
 
-def test_eval_cli_on_beir_folder_reports_reuse(tmp_path, capsys):
+def test_eval_cli_on_beir_folder_reports_reuse(tmp_path, capsys, monkeypatch):
+    import functools
+
+    import qa.embedders
+
+    # `qa eval` has no --backend: its corpus index is embedded by the default backend, here the fake
+    monkeypatch.setattr(qa.embedders, "get_embedder", functools.partial(qa.embedders.get_embedder, backend="hash"))
     folder = _beir(tmp_path)
-    argv = ["eval", str(folder), "--model", "hash-test", "--cache", str(tmp_path / "c"), "--config", "bm25",
+    argv = ["eval", str(folder), "--cache", str(tmp_path / "c"), "--config", "bm25",
             "--json", str(tmp_path / "o.json")]
     assert main(argv) == 0
     assert "embedded" in capsys.readouterr().err
@@ -370,6 +376,7 @@ def test_eval_cli_on_beir_folder_reports_reuse(tmp_path, capsys):
     # evaluation never highlights, so its corpus index embeds no sentences for it
     [cached] = [p for p in (tmp_path / "c").iterdir() if (p / "manifest.json").exists()]
     assert not (cached / "sentences").exists()
+    assert json.loads((cached / "manifest.json").read_text())["model"]["backend"] == "hash"
     assert json.loads((cached / "manifest.json").read_text())["chunking"]["sentence_vectors"] is False
 
 
@@ -387,7 +394,7 @@ def test_time_collection_with_fake_embedder(tmp_path, fake_embedder):
 
 def test_beir_cache_folder_changes_with_chunking_and_model(tmp_path, fake_embedder):
     from qa.settings import Settings
-    from qa.embedders.base import HashEmbedder
+    from tests.support.fake_embedder import HashEmbedder
     from qa.evaluation.questions import cache_folder
 
     corpus = _beir(tmp_path) / "corpus.jsonl"

@@ -1,6 +1,7 @@
-from qa import HashEmbedder, Index
+from qa import Index
 from qa.search.highlight import highlight_spans
 from qa.types import Passage
+from tests.support.fake_embedder import HashEmbedder
 
 WIRE = ("Russia proposes consultations on decarbonization of the economy among member states, "
         "the envoy said at a briefing on Friday.")

@@ -3,10 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from qa import BadInput, HashEmbedder, Index, IndexCorrupt, IndexNotFound, ModelMismatch
+from qa import BadInput, Index, IndexCorrupt, IndexNotFound, ModelMismatch
 from qa.text.sentences import split_sentences
 from qa.errors import IndexLocked
 from qa.storage.folder import IndexFolder
+from tests.support.fake_embedder import HashEmbedder
 
 
 def test_build_writes_manifest_and_plain_files(built_index):

@@ -6,7 +6,7 @@ from qa.errors import BadInput
 from qa.ingest.reader import ingest, normalize_date, parse_text
 from qa.ingest.decode import decode_bytes
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 
 def test_parse_text_extracts_title_source_dateline_and_drops_boilerplate():

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 sys.path.insert(0, str(ROOT / "bench"))

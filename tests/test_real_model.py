@@ -9,7 +9,7 @@ import pytest
 
 from qa import Index
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 QUESTION = "What did Russia propose on decarbonization?"

@@ -1,4 +1,5 @@
-from qa import HashEmbedder, Index
+from qa import Index
+from tests.support.fake_embedder import HashEmbedder
 
 
 def test_a_loaded_index_picks_up_a_rebuild_by_another_writer(corpus_dir, tmp_path):

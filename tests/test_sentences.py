@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa import HashEmbedder, Index, IndexCorrupt
+from qa import Index, IndexCorrupt
 from qa.settings import Settings
 from qa.search.highlight import highlight_spans
 from qa.storage.folder import IndexFolder
 from qa.storage.sentence_vectors import SCALE, SentenceVectors, plan_sentences, quantize
 from qa.types import Passage
+from tests.support.fake_embedder import HashEmbedder
 
 QUESTIONS = ["What did Russia propose on decarbonization?", "Who won the cup final?",
              "How long did the engine burn last?", "When did the energy ministers meet?"]

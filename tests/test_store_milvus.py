@@ -15,10 +15,10 @@ pytest.importorskip("pymilvus", reason="Milvus store needs pymilvus (requirement
 pytest.importorskip("milvus_lite", reason="Milvus Lite needs milvus-lite (requirements-scale.txt)")
 
 from qa import Index, IndexLocked, Settings  # noqa: E402
-from qa.embedders.base import HashEmbedder  # noqa: E402
 from qa.storage.vector_stores.milvus import MilvusStore, filter_expression  # noqa: E402
 from qa.storage.folder import IndexFolder  # noqa: E402
 from qa.storage.selection import Filter, Selection  # noqa: E402
+from tests.support.fake_embedder import HashEmbedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ["decarbonization consultations", "Who won the cup final?", "probe orbit Mars", "energy ministers"]
@@ -145,7 +145,7 @@ def test_unchanged_rebuild_keeps_milvus_and_switching_store_rebuilds(corpus_dir,
 
 def test_second_process_on_a_milvus_lite_index_is_refused_clearly(pair):
     _, milvus = pair  # this process holds the Lite file open
-    code = ("import sys; from qa import Index; from qa.embedders.base import HashEmbedder\n"
+    code = ("import sys; from qa import Index; from tests.support.fake_embedder import HashEmbedder\n"
             f"Index.load({str(milvus.folder)!r}, embedder=HashEmbedder())")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
@@ -155,7 +155,8 @@ def test_second_process_on_a_milvus_lite_index_is_refused_clearly(pair):
 
 def test_second_process_on_a_milvus_lite_index_cli_exits_2(pair):
     _, milvus = pair
-    proc = subprocess.run([sys.executable, "-m", "qa", "ask", "cup final", "--index", str(milvus.folder)],
+    proc = subprocess.run([sys.executable, "-m", "tests.support.qa_cli", "ask", "cup final", "--index",
+                           str(milvus.folder)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "single-process" in proc.stderr
@@ -164,7 +165,7 @@ def test_second_process_on_a_milvus_lite_index_cli_exits_2(pair):
 def test_lite_file_released_after_close_opens_in_another_process(pair):
     _, milvus = pair
     milvus.close()
-    code = ("from qa import Index; from qa.embedders.base import HashEmbedder\n"
+    code = ("from qa import Index; from tests.support.fake_embedder import HashEmbedder\n"
             f"ix = Index.load({str(milvus.folder)!r}, embedder=HashEmbedder())\n"
             "print(ix.search('cup final', k=1, config='dense')[0].doc_id); ix.close()")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -175,13 +176,13 @@ def test_lite_file_released_after_close_opens_in_another_process(pair):
 @pytest.mark.slow
 def test_cli_index_with_store_milvus(corpus_dir, tmp_path):
     folder = tmp_path / "cli"
-    proc = subprocess.run([sys.executable, "-m", "qa", "index", str(corpus_dir), "--index", str(folder),
-                           "--model", "hash-test", "--store", "milvus", "--json"],
+    proc = subprocess.run([sys.executable, "-m", "tests.support.qa_cli", "index", str(corpus_dir), "--index",
+                           str(folder), "--backend", "hash", "--store", "milvus", "--json"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     m = json.loads((folder / "manifest.json").read_text())
     assert m["store"]["kind"] == "milvus"
-    proc = subprocess.run([sys.executable, "-m", "qa", "ask", "cup final", "--index", str(folder), "--json",
-                           "--source", "daily ball"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "tests.support.qa_cli", "ask", "cup final", "--index", str(folder),
+                           "--json", "--source", "daily ball"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["hits"][0]["doc_id"] == "football"

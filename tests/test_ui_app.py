@@ -207,7 +207,8 @@ def test_ask_ui_says_when_nothing_answers(served):
 
 
 def test_library_lists_only_the_newest_articles_with_their_passage_counts(tmp_path):
-    from qa import HashEmbedder, Index
+    from qa import Index
+    from tests.support.fake_embedder import HashEmbedder
     from qa.ui.service import Service
 
     corpus = tmp_path / "c.jsonl"

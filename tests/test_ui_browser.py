@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 

@@ -24,8 +24,9 @@ from typing import Sequence
 import numpy as np
 
 from qa.embedders.question_cache import QuestionEncoder
+from qa.hashing import content_hash
 from qa.storage.snapshot import IndexSnapshot
-from qa.types import Hit, content_hash
+from qa.types import Hit
 
 OFFTOPIC_FILE = Path(__file__).with_name("offtopic_questions.txt")
 MEMO_KEY = "abstain_background"

@@ -88,7 +88,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     _check_outputs(args)
     qset = read_source(args.source)
     if qset.corpus is not None:
-        from qa.embedders.base import get_embedder
+        from qa.embedders import get_embedder
 
         from qa.cli.main import scale_options
 

@@ -116,7 +116,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from qa.search.pipeline import CONFIGS
-    from qa.embedders.base import BACKENDS
+    from qa.embedders import EMBEDDERS
 
     p = argparse.ArgumentParser(prog="python -m qa", description="Cited passage retrieval over news articles.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("--model", default=None, help="model name or local folder (default all-MiniLM-L6-v2)")
     pi.add_argument("--target-tokens", type=int, default=None, help="passage target length in word pieces")
     pi.add_argument("--overlap", type=int, default=None, help="sentences shared by neighbouring passages")
-    pi.add_argument("--backend", choices=BACKENDS, default=None,
+    pi.add_argument("--backend", choices=EMBEDDERS.names(), default=None,
                     help=f"embedding backend (default {Settings().backend})")
     add_scale_arguments(pi)
     pi.add_argument("--sentence-vectors", action=argparse.BooleanOptionalAction, default=None,

@@ -1,10 +1,10 @@
-"""ONNX Runtime embedder: the packaged all-MiniLM-L6-v2, exported once and quantised to int8.
+"""The ONNX Runtime backends: all-MiniLM-L6-v2 exported once, int8 ("onnx-int8") or fp32 ("onnx").
 
 The export happens locally from the installed model folder (nothing is downloaded): the BERT
 encoder plus mean pooling and L2 normalisation go into one ONNX graph, ONNX Runtime's transformer
-optimiser fuses attention, GELU and layer norms, and `quantize_dynamic` turns the weight matrices
-into int8 (per channel: MiniLM has outlier columns that per-tensor scales ruin; attention
-scores stay fp32, which keeps short texts closer to torch). Activations are quantised per batch,
+optimiser fuses attention, GELU and layer norms, and for "onnx-int8" `quantize_dynamic` turns the
+weight matrices into int8 (per channel: MiniLM has outlier columns that per-tensor scales ruin;
+attention scores stay fp32, which keeps short texts closer to torch). Activations are quantised per batch,
 so a vector moves slightly (cosine > 0.98) with the texts it is batched with. The result is
 cached in `<cache>/onnx/<weights hash>-<backend>-v<N>/`, written to a temporary folder and renamed
 into place, and checked against its recorded sha256 before use, so a half-written or damaged export
@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.settings import DEFAULT_MODEL
-from qa.embedders.base import SentenceTransformerEmbedder, normalize_rows
+from qa.embedders.base import normalize_rows
+from qa.embedders.sentence_transformer import SentenceTransformerEmbedder
 from qa.hashing import sha256_file
 
 EXPORT_VERSION = 1  # bump when the export recipe changes: old caches are then ignored
@@ -38,9 +39,6 @@ ONNX_BACKENDS = ("onnx-int8", "onnx")  # int8 dynamic quantisation, plain fp32
 def cache_root() -> Path:
     """Where exported models live: `$QA_CACHE_DIR`, else `~/.cache/qa`."""
     return Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "qa").expanduser()
-
-
-_sha256 = sha256_file  # one file-checksum helper for the index and the export cache
 
 
 def _export(model_dir: Path, out: Path, quantize: bool) -> None:
@@ -132,7 +130,7 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         try:
             meta = json.loads((folder / "meta.json").read_text())
             f = folder / "model.onnx"
-            if f.stat().st_size == meta["bytes"] and _sha256(f) == meta["sha256"]:
+            if f.stat().st_size == meta["bytes"] and sha256_file(f) == meta["sha256"]:
                 return f
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -151,7 +149,7 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
             _export(self.path, tmp, quantize=self.backend == "onnx-int8")
             f = tmp / "model.onnx"
             (tmp / "meta.json").write_text(json.dumps({
-                "sha256": _sha256(f), "bytes": f.stat().st_size, "backend": self.backend,
+                "sha256": sha256_file(f), "bytes": f.stat().st_size, "backend": self.backend,
                 "weights": super().fingerprint(), "export_version": EXPORT_VERSION}, indent=2))
             self.exports += 1
             if folder.exists():  # damaged or stale: replace it
@@ -223,3 +221,13 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
             out[rows] = session.run(None, {"input_ids": ids, "attention_mask": mask,
                                            "token_type_ids": np.zeros_like(ids)})[0]
         return normalize_rows(out)
+
+
+def onnx_int8_embedder(model: str = DEFAULT_MODEL, batch_size: int = 32) -> OnnxEmbedder:
+    """The "onnx-int8" backend of qa.embedders.EMBEDDERS: int8 weights, the default."""
+    return OnnxEmbedder(model, batch_size=batch_size, backend="onnx-int8")
+
+
+def onnx_fp32_embedder(model: str = DEFAULT_MODEL, batch_size: int = 32) -> OnnxEmbedder:
+    """The "onnx" backend of qa.embedders.EMBEDDERS: the fp32 graph, fused but not quantised."""
+    return OnnxEmbedder(model, batch_size=batch_size, backend="onnx")

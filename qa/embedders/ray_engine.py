@@ -1,8 +1,9 @@
 """Embedding on Ray Data: `qa index --engine ray [--ray-address ADDR]`.
 
 The builder's shards go through `ray.data.from_items(...).map_batches(EmbedActor, ...)`, one
-shard per row: a pool of actors, each loading the model once (`qa.embedders.base.get_embedder`, the same
-code as the local path), embeds each shard with the very `embed_batch` call the local path makes
+shard per row: a pool of actors, each loading the model once (with the backend's factory from
+`qa.embedders.EMBEDDERS`, the same code as the local path), embeds each shard with the very
+`embed_batch` call the local path makes
 (onnx-int8 scales activations per batch, so equal batches give equal vectors); results come back
 tagged with their shard, so the index the builder writes is the one the local path writes. Without an address
 a local Ray runtime is started on loopback with at most 2 CPUs and shut down afterwards; with one
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -26,12 +27,16 @@ LOCAL_CPUS = 2  # a local runtime never takes more (the machine is shared)
 
 
 class EmbedActor:
-    """A Ray Data actor: loads the model once, then embeds batches of `text` rows."""
+    """A Ray Data actor: loads the model once, then embeds batches of `text` rows.
 
-    def __init__(self, model: str, batch_size: int, backend: str | None, fingerprint: str):
-        from qa.embedders.base import get_embedder
+    Args:
+        factory: the backend's entry in qa.embedders.EMBEDDERS, `(model, batch_size) -> Embedder`.
+        model, batch_size: what the driver's embedder was built with.
+        fingerprint: the driver's weights hash; a worker with other weights refuses to embed.
+    """
 
-        self.embedder = get_embedder(model, batch_size, backend)
+    def __init__(self, factory: Callable, model: str, batch_size: int, fingerprint: str):
+        self.embedder = factory(model, batch_size)
         if self.embedder.fingerprint() != fingerprint:  # a node with other weights installed
             raise QAError(f"a Ray worker has other weights of {model!r} ({self.embedder.fingerprint()} "
                           f"vs {fingerprint} on the driver); install the same model package everywhere")
@@ -75,6 +80,12 @@ def _start(settings) -> bool:
 
 def embed_groups_ray(embedder, settings, groups: list[list[str]]) -> Iterator[tuple[int, np.ndarray]]:
     """(group index, vectors) for each group of texts, in the order Ray finishes them."""
+    from qa.embedders import embedder_factory
+
+    # The actors get the backend's factory from the registry, not its name: Ray pickles it by
+    # reference, so a worker imports its module and any registered backend (also one added at
+    # run time, like the tests' fake) builds the same embedder there.
+    factory = embedder_factory(getattr(embedder, "backend", None))
     started = _start(settings)
     import logging
 
@@ -88,9 +99,8 @@ def embed_groups_ray(embedder, settings, groups: list[list[str]]) -> Iterator[tu
         ds = ray.data.from_items([{"pos": i, "texts": json.dumps(g)} for i, g in enumerate(groups)])
         ds = ds.map_batches(EmbedActor, batch_size=1, batch_format="numpy",
                             compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
-                            fn_constructor_kwargs={"model": embedder.model_id,
+                            fn_constructor_kwargs={"factory": factory, "model": embedder.model_id,
                                                    "batch_size": getattr(embedder, "batch_size", 32),
-                                                   "backend": getattr(embedder, "backend", None),
                                                    "fingerprint": embedder.fingerprint()})
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             for pos, raw in zip(batch["pos"], batch["vector"]):

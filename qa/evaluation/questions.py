@@ -316,7 +316,7 @@ def beir_index(qset: QuestionSet, cache_root: str | Path, embedder=None, setting
         (index, build stats); `stats.up_to_date` says the cache was reused as it was.
     """
     from qa.storage.builder import build_index
-    from qa.embedders.base import get_embedder
+    from qa.embedders import get_embedder
     from qa.index import Index
 
     if qset.corpus is None:

@@ -21,13 +21,15 @@ import numpy as np
 from qa.text.chunking import chunk_articles
 from qa.settings import FORMAT_VERSION, Settings
 from qa.embedders.base import Embedder
+from qa.embedders.engines import ENGINES
 from qa.errors import QAError
 from qa.storage.bm25 import SparseIndex
 from qa.storage.vector_stores import create_store, drop_replaced, row_meta, spec_matches
 from qa.storage.tables import iter_records, write_tables
 from qa.storage.sentence_vectors import SentenceCache, plan_sentences, save_sentences
 from qa.storage.folder import IndexFolder
-from qa.types import Article, Passage, content_hash
+from qa.hashing import content_hash
+from qa.types import Article, Passage
 
 SHARD_SIZE = 256
 Progress = Callable[[int, int], None]  # (done, total) texts embedded: passages, then sentences
@@ -102,17 +104,9 @@ def _write_shard(folder: Path, n: int, keys: list[str], vecs: np.ndarray, finger
 
 
 def embed_shards(embedder: Embedder, settings: Settings, shards: list[list[str]]) -> Iterator[np.ndarray]:
-    """The vectors of each shard of texts, in order: here (`engine="local"`), or on Ray Data
-    actors (`engine="ray"`, qa.embedders.ray_engine; Ray is imported only then)."""
-    if settings.engine == "ray":
-        from qa.embedders.ray_engine import embed_shards_ray
-
-        yield from embed_shards_ray(embedder, settings, shards)
-        return
-    if settings.engine != "local":
-        raise QAError(f"unknown embedding engine {settings.engine!r}; choose local or ray")
-    for texts in shards:
-        yield embedder.embed_batch(texts)
+    """The vectors of each shard of texts, in order, from the engine `settings.engine` names
+    (qa.embedders.engines: here, or on Ray Data actors; Ray is imported only then)."""
+    yield from ENGINES.get(settings.engine)(embedder, settings, shards)
 
 
 Change = Callable[[list[Article]], list[Article]]  # the folder's current articles -> the new ones

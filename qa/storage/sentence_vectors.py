@@ -23,7 +23,8 @@ import numpy as np
 from qa.text.sentences import split_sentences
 from qa.storage.folder import IndexFolder
 from qa.storage.tables import map_npy
-from qa.types import Passage, content_hash
+from qa.hashing import content_hash
+from qa.types import Passage
 
 SCALE = 127.0
 

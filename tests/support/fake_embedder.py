@@ -1,0 +1,88 @@
+"""The fake embedder: `HashEmbedder`, a deterministic bag-of-words model, as the "hash" backend.
+
+No model, no download: words are hashed into `dim` buckets, so texts that share words get
+similar vectors, and every batch is recorded, so tests check caching and batching exactly.
+tests/conftest.py calls `register()` at import time; from then on `get_embedder(backend="hash")`
+builds one, `Index.load` of a test index (its manifest says backend "hash") finds it, and the
+CLI's `--backend` accepts "hash". Subprocesses get the same through tests/support/qa_cli.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+
+import numpy as np
+
+from qa.embedders import EMBEDDERS
+from qa.embedders.base import normalize_rows
+
+BACKEND = "hash"
+MODEL_ID = "hash-test"
+DELAY_ENV = "QA_HASH_DELAY"  # seconds to sleep per batch: crash tests kill a build mid-way
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words embedder; same interface as the real ones (qa.embedders.base.Embedder).
+
+    Args:
+        dim: vector dimension (buckets).
+        max_tokens: the model limit it reports; a token is a whitespace-separated word.
+        model_id: recorded in the manifest ("hash-test", or another id to provoke a mismatch).
+    """
+
+    backend = BACKEND
+
+    def __init__(self, dim: int = 64, max_tokens: int = 256, model_id: str = MODEL_ID):
+        self.model_id = model_id
+        self.dim = dim
+        self.max_tokens = max_tokens
+        self.batches: list[list[str]] = []
+        self.delay = float(os.environ.get(DELAY_ENV, "0") or 0)
+
+    @staticmethod
+    def _words(text: str) -> list[str]:
+        return re.findall(r"\w+", text.lower())
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        if self.delay:
+            time.sleep(self.delay)
+        self.batches.append(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in self._words(t):
+                stem = w[:5]
+                b = int(hashlib.md5(stem.encode()).hexdigest()[:8], 16)
+                out[i, b % self.dim] += 1.0
+        out[:, 0] += 1e-3  # no zero vectors
+        return normalize_rows(out)
+
+    @property
+    def embedded(self) -> int:
+        """Texts embedded so far, over all batches."""
+        return sum(len(b) for b in self.batches)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(t.split()) for t in texts]
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        return " ".join(text.split()[:max_tokens])
+
+    def fingerprint(self) -> str:
+        return f"hash-{self.dim}"
+
+
+def hash_embedder(model: str = MODEL_ID, batch_size: int = 32) -> HashEmbedder:
+    """The "hash" backend's factory: the default fake, whatever model is named.
+
+    Its model id is always "hash-test", so `qa index --backend hash` (model left at its
+    default) and `Index.load` of a test index agree on the model.
+    """
+    return HashEmbedder()
+
+
+def register() -> None:
+    """Add the "hash" backend to qa.embedders.EMBEDDERS (calling it again changes nothing)."""
+    EMBEDDERS.add(BACKEND, hash_embedder)
