@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -59,7 +60,7 @@ def _status_html(text: str) -> str:
 
 
 def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str = DEFAULT_UPLOAD_DIR,
-               max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.Blocks:
+               max_upload_bytes: int = MAX_UPLOAD_BYTES, read_only: bool = False) -> gr.Blocks:
     """The web UI. Cheap: no index read, no model loaded here.
 
     Args:
@@ -67,13 +68,16 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
         index: an already loaded `qa.Index` to serve instead (tests use the fake embedder).
         upload_dir: where uploaded article files are stored.
         max_upload_bytes: per-file upload limit.
+        read_only: serve questions and articles only: no upload, delete or evaluation (neither
+            the controls nor their API endpoints exist).
 
     Returns:
         The `gr.Blocks`; its `qa_service` attribute is the `Service` behind it.
     """
     from qa.search.pipeline import PIPELINES
 
-    service = Service(index_dir, index=index, upload_dir=upload_dir, max_upload_bytes=max_upload_bytes)
+    service = Service(index_dir, index=index, upload_dir=upload_dir, max_upload_bytes=max_upload_bytes,
+                      read_only=read_only)
     configs = list(PIPELINES.names())
     default_config = Settings().config
 
@@ -212,12 +216,14 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
                         article = gr.HTML(render.EMPTY_ARTICLE, css_template=render.CSS,
                                           js_on_load=SCROLL_JS, max_height=760, elem_id="qa-article")
             with gr.Tab("Library", id="library"):
-                gr.Markdown(f"Upload articles ({', '.join(UPLOAD_EXTS)}; up to "
+                gr.Markdown("The indexed articles (read-only server)." if read_only else
+                            f"Upload articles ({', '.join(UPLOAD_EXTS)}; up to "
                             f"{max_upload_bytes // 2**20} MiB each). They are indexed at once and "
                             f"searchable without a restart.")
-                files = gr.File(label="Upload articles", file_count="multiple", elem_id="qa-upload")
+                files = gr.File(label="Upload articles", file_count="multiple", elem_id="qa-upload",
+                                visible=not read_only)
                 upload_msg = gr.HTML("", css_template=render.CSS, elem_id="qa-upload-msg")
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=True, visible=not read_only):
                     to_delete = gr.Dropdown([], label="Article to delete (or click a table row)", scale=4,
                                             allow_custom_value=True)
                     delete_btn = gr.Button("Delete article", variant="stop", scale=1, min_width=120)
@@ -225,8 +231,9 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
                                      datatype=["str", "str", "str", "number", "str"],
                                      interactive=False, wrap=True, elem_id="qa-library",
                                      column_widths=["38%", "20%", "13%", "9%", "20%"])
-            with gr.Tab("Evaluate", id="evaluate"):
-                build_evaluate_tab(service, configs)
+            if not read_only:
+                with gr.Tab("Evaluate", id="evaluate"):
+                    build_evaluate_tab(service, configs)
 
         # ---- wiring -----------------------------------------------------------------------
 
@@ -236,11 +243,12 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
         results.open(on_open, None, [article], api_visibility="private", show_progress="hidden")
         gr.api(api_ask, api_name="ask")
         gr.api(api_article, api_name="article")
-        files.upload(on_upload, [files], [upload_msg, table, to_delete, status, files, source],
-                     api_name="upload")
-        delete_btn.click(on_delete, [to_delete], [upload_msg, table, to_delete, status, source],
-                         api_name="delete")
-        table.select(on_row_select, None, [to_delete], api_visibility="private")
+        if not read_only:
+            files.upload(on_upload, [files], [upload_msg, table, to_delete, status, files, source],
+                         api_name="upload")
+            delete_btn.click(on_delete, [to_delete], [upload_msg, table, to_delete, status, source],
+                             api_name="delete")
+            table.select(on_row_select, None, [to_delete], api_visibility="private")
         timer.tick(on_tick, None, [status, timer, source], api_visibility="private", show_progress="hidden")
         demo.load(service.start_warmup, None, None, api_visibility="private")
         demo.load(on_library, None, [table, to_delete], api_name="library")
@@ -256,8 +264,23 @@ def _auth(value: str | None):
     return (user, password)
 
 
+QUEUE_MAX = 64  # questions waiting beyond this are answered "busy" at once instead of piling up
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def exposure_warning(host: str, auth: str | None, read_only: bool) -> str | None:
+    """The warning to print when the UI is reachable beyond this machine without a login."""
+    if host in LOOPBACK or host.startswith("127.") or auth:
+        return None
+    what = "ask questions and read every article" if read_only else \
+        "ask questions, read every article, upload files and delete articles"
+    return (f"warning: listening on {host} without --auth: anyone who can reach this machine can "
+            f"{what}. Add --auth USER:PASSWORD (or QA_AUTH){'' if read_only else ', and --read-only'}.")
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Serve the UI on 127.0.0.1:7860 (flags or QA_INDEX/QA_HOST/QA_PORT/QA_AUTH/QA_UPLOADS)."""
+    """Serve the UI on 127.0.0.1:7860 (flags, or QA_INDEX/QA_HOST/QA_PORT/QA_AUTH/QA_UPLOADS/
+    QA_READ_ONLY)."""
     env = os.environ.get
     p = argparse.ArgumentParser(description="Serve the qa web UI.")
     p.add_argument("--index", default=env("QA_INDEX", DEFAULT_INDEX_DIR), help="index folder (QA_INDEX)")
@@ -266,10 +289,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--auth", default=env("QA_AUTH"), help="require a login, user:password (QA_AUTH)")
     p.add_argument("--uploads", default=env("QA_UPLOADS", DEFAULT_UPLOAD_DIR),
                    help="folder for uploaded articles (QA_UPLOADS)")
+    p.add_argument("--read-only", action="store_true",
+                   default=env("QA_READ_ONLY", "").lower() in ("1", "true", "yes"),
+                   help="questions and articles only: no upload, delete or evaluation (QA_READ_ONLY=1)")
     args = p.parse_args(argv)
-    demo = build_demo(args.index, upload_dir=args.uploads)
+    auth = _auth(args.auth)
+    warning = exposure_warning(args.host, args.auth, args.read_only)
+    if warning:
+        print(warning, file=sys.stderr)
+    demo = build_demo(args.index, upload_dir=args.uploads, read_only=args.read_only)
     demo.qa_service.start_warmup()
-    demo.queue(default_concurrency_limit=2)
-    demo.launch(server_name=args.host, server_port=args.port, auth=_auth(args.auth),
+    demo.queue(default_concurrency_limit=2, max_size=QUEUE_MAX)
+    demo.launch(server_name=args.host, server_port=args.port, auth=auth,
                 max_file_size=MAX_UPLOAD_BYTES, show_error=False, share=False)
-

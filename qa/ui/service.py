@@ -55,8 +55,10 @@ class Service:
     """
 
     def __init__(self, index_dir: str | Path = DEFAULT_INDEX_DIR, index=None,
-                 upload_dir: str | Path = DEFAULT_UPLOAD_DIR, max_upload_bytes: int = MAX_UPLOAD_BYTES):
+                 upload_dir: str | Path = DEFAULT_UPLOAD_DIR, max_upload_bytes: int = MAX_UPLOAD_BYTES,
+                 read_only: bool = False):
         self.index_dir = Path(index_dir)
+        self.read_only = read_only  # a read-only server refuses every write, whatever calls it
         self.upload_dir = Path(upload_dir)
         self.max_upload_bytes = max_upload_bytes
         self._index = index
@@ -178,12 +180,17 @@ class Service:
 
     # ---- uploads and deletes --------------------------------------------------------------
 
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise BadInput("this server is read-only: uploads, deletes and evaluation are switched off")
+
     def save_uploads(self, paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
         """Copy uploaded temp files into the upload folder under safe names.
 
         Returns:
             (saved paths, [(file name, reason)] for each rejected file).
         """
+        self._check_writable()
         saved, rejected = [], []
         root = self.upload_dir.resolve()
         for p in map(Path, paths):
@@ -220,6 +227,7 @@ class Service:
         """
         from qa.ingest.reader import ingest
 
+        self._check_writable()
         with self._write_lock:  # the build runs beside the loaded index, which keeps answering
             if not self.has_index():
                 from qa.index import Index
@@ -246,6 +254,7 @@ class Service:
         An uploaded file that no longer holds any indexed article is removed too, so the
         article does not come back when the index is rebuilt from the data folders.
         """
+        self._check_writable()
         with self._write_lock:
             ix = self.index()
             paths = {ix.articles[d].path for d in doc_ids if d in ix.articles and ix.articles[d].path}
