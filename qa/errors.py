@@ -23,3 +23,7 @@ class ModelMismatch(QAError):
 
 class IndexLocked(QAError):
     """Another process is writing the same index."""
+
+
+class IndexWriteError(QAError):
+    """The index could not be written (a full disk); the previous one is left as it was."""

@@ -100,3 +100,30 @@ def test_sigkill_during_index_keeps_previous_index_and_resumes(tmp_path):
     assert not (ix / ".partial").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ix.tmp-")]
     Index.load(ix, embedder=HashEmbedder())  # checksums verify
+
+
+def test_full_disk_gives_one_error_and_keeps_the_previous_index(corpus_dir, tmp_path, fake_embedder,
+                                                              monkeypatch, capsys):
+    import errno
+
+    import qa.storage.builder as builder
+    from qa.errors import IndexWriteError
+
+    ix = Index.build([corpus_dir], tmp_path / "ix", embedder=fake_embedder)
+    before = len(ix.articles)
+    (corpus_dir / "more.txt").write_text("Harbour news\n\nShips arrived late at night.\n")
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", "passages.jsonl")
+
+    monkeypatch.setattr(builder, "write_tables", full)
+    with pytest.raises(IndexWriteError, match="no space left.*previous index is unchanged"):
+        Index.build([corpus_dir], tmp_path / "ix", embedder=fake_embedder)
+    assert len(Index.load(tmp_path / "ix", embedder=fake_embedder).articles) == before
+    assert not list(tmp_path.glob(".ix.tmp-*"))  # the half-written build is gone
+
+    from qa.cli.main import main
+
+    assert main(["index", str(corpus_dir), "--index", str(tmp_path / "ix"), "--backend", "hash"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no space left") and "Traceback" not in err

@@ -7,6 +7,7 @@ shards an interrupted build left in `index/.partial/`, and only the rest goes to
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from qa.text.chunking import chunk_articles
 from qa.settings import FORMAT_VERSION, Settings
 from qa.embedders.base import Embedder
 from qa.embedders.engines import ENGINES
-from qa.errors import QAError
+from qa.errors import IndexWriteError, QAError
 from qa.storage.bm25 import SparseIndex
 from qa.storage.vector_stores import create_store, drop_replaced, row_meta, spec_matches
 from qa.storage.tables import iter_records, write_tables
@@ -136,120 +137,135 @@ def build_index(articles: list[Article] | Change, target: IndexFolder | str | Pa
 
     Raises:
         IndexLocked: another process is writing this index.
+        IndexWriteError: the disk filled up; the previous index is left as it was.
     """
     t0 = time.perf_counter()
     settings = settings or Settings()
     target = target if isinstance(target, IndexFolder) else IndexFolder(target)
-    fingerprint, dim = embedder.fingerprint(), embedder.dim
     target.check_writable()  # before the lock file or anything else is written
-    with target.lock():
-        if callable(articles):
-            articles = articles(current_articles(target))
-        if rebuild:
-            manifest, cache, old_hashes, stored = {}, {}, {}, SentenceCache(None, dim)
-        else:
-            manifest, cache, old_hashes, stored = _load_previous(target, fingerprint, dim,
-                                                                 settings.sentence_vectors)
-        stats = BuildStats(articles=len(articles))
-        new_hashes = {a.doc_id: a.content_hash for a in articles}
-        stats.added = sorted(d for d in new_hashes if d not in old_hashes)
-        stats.changed = sorted(d for d in new_hashes if d in old_hashes and old_hashes[d] != new_hashes[d])
-        stats.removed = sorted(d for d in old_hashes if d not in new_hashes)
-        same_build = (manifest.get("format_version") == FORMAT_VERSION
-                      and manifest.get("chunking") == settings.chunking()
-                      and manifest.get("model", {}).get("fingerprint") == fingerprint
-                      and spec_matches(manifest, settings))
-        if (not rebuild and same_build and not (stats.added or stats.changed or stats.removed)
-                and list(old_hashes) == list(new_hashes)):
-            stats.passages = stats.reused = manifest.get("counts", {}).get("passages", 0)
-            stats.up_to_date = True
-            stats.seconds = time.perf_counter() - t0
-            return stats
+    try:
+        with target.lock():
+            return _build(articles, target, embedder, settings, rebuild, progress, t0)
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise IndexWriteError(f"no space left on the disk while writing the index at {target} "
+                              f"({e.filename or 'a file'}); the previous index is unchanged and still "
+                              f"loads. Free some space and run `qa index` again (finished embeddings "
+                              f"are kept and reused)") from None
 
-        by_id = {a.doc_id: a for a in articles}
-        passages = chunk_articles(articles, embedder, settings)
-        texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
-        keys = [content_hash(fingerprint, t) for t in texts]
-        # the highlighter's sentences are embedded with the passages, each distinct one once
-        plan = plan_sentences(passages, fingerprint) if settings.sentence_vectors else None
-        if plan is not None:
-            texts, keys = texts + plan.texts, keys + plan.keys
-        vectors = np.zeros((len(texts), dim), dtype=np.float32)
-        todo = []
-        for i, key in enumerate(keys):
-            if key in cache:
-                vectors[i] = cache[key]
-            elif key in stored:
-                vectors[i] = stored[key]
-            else:
-                todo.append(i)
-        cache.clear()
-        stored = SentenceCache(None, dim)  # release the previous index's map
-        n = len(passages)
-        stats.passages, stats.embedded = n, sum(1 for i in todo if i < n)
-        stats.reused, stats.sentences_embedded = n - stats.embedded, len(todo) - stats.embedded
-        partial = target.partial_dir
-        if rebuild and partial.exists():
-            shutil.rmtree(partial, ignore_errors=True)
-        # shards of todo rows, each distinct key once; a shard is saved as soon as it is embedded
-        shards: list[list[int]] = []
-        first: dict[str, int] = {}
-        for start in range(0, len(todo), SHARD_SIZE):
-            shards.append([i for i in todo[start:start + SHARD_SIZE] if first.setdefault(keys[i], i) == i])
-        embedded = embed_shards(embedder, settings, [[texts[i] for i in rows] for rows in shards if rows])
-        try:
-            for n_shard, start in enumerate(range(0, len(todo), SHARD_SIZE)):
-                rows = shards[n_shard]
-                if rows:
-                    vecs = next(embedded)
-                    vectors[rows] = vecs
-                    _write_shard(partial, n_shard, [keys[i] for i in rows], vecs, fingerprint)
-                # duplicates of a key embedded in this run reuse that vector
-                for i in todo[start:start + SHARD_SIZE]:
-                    if first[keys[i]] != i:
-                        vectors[i] = vectors[first[keys[i]]]
-                if progress:
-                    progress(min(start + SHARD_SIZE, len(todo)), len(todo))
-        finally:
-            embedded.close()  # a Ray engine stops its runtime here, also on an error
 
-        tmp = target.new_build()
-        store = None
-        try:
-            if plan is not None:
-                save_sentences(tmp, plan, vectors[n:])
-            vectors = vectors[:n]
-            store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
-            np.save(tmp.vectors_file, vectors, allow_pickle=False)
-            write_tables(tmp, passages, keys[:n], articles)
-            tmp.bm25_dir.mkdir()
-            SparseIndex.build([p.text for p in passages]).save(tmp.bm25_dir)
-            # Whole-article BM25: term statistics over full articles rank documents better
-            # than passage statistics do (a feature of the reranker).
-            tmp.bm25_docs_dir.mkdir()
-            SparseIndex.build([f"{a.title}\n{a.body}" for a in articles]).save(tmp.bm25_docs_dir)
-            new_manifest = {
-                "format_version": FORMAT_VERSION,
-                "model": {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
-                          "max_tokens": embedder.max_tokens,
-                          "backend": getattr(embedder, "backend", None)},
-                "normalized": True,
-                "metric": "inner_product",
-                **store.manifest_entry(),  # store kind and where it lives (faiss_type for FAISS)
-                "bm25": {"library": "bm25s", "k1": 1.2, "b": 0.75, "stemming": "snowball-english"},
-                "chunking": settings.chunking(),
-                "counts": {"articles": len(articles), "passages": len(passages),
-                           **({"sentences": len(plan.texts)} if plan is not None else {})},
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            }
-            store.close()  # a Milvus Lite file is released before its folder moves
-            target.commit(tmp, new_manifest)
-            store = None
-            drop_replaced(manifest, new_manifest, settings)
-        finally:
-            if store is not None:  # the build failed: a collection it made on a server goes too
-                store.drop()
-                store.close()
-            tmp.discard()
+def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embedder, settings: Settings,
+           rebuild: bool, progress: Progress | None, t0: float) -> BuildStats:
+    """The body of `build_index`, run under the folder's write lock."""
+    fingerprint, dim = embedder.fingerprint(), embedder.dim
+    if callable(articles):
+        articles = articles(current_articles(target))
+    if rebuild:
+        manifest, cache, old_hashes, stored = {}, {}, {}, SentenceCache(None, dim)
+    else:
+        manifest, cache, old_hashes, stored = _load_previous(target, fingerprint, dim,
+                                                             settings.sentence_vectors)
+    stats = BuildStats(articles=len(articles))
+    new_hashes = {a.doc_id: a.content_hash for a in articles}
+    stats.added = sorted(d for d in new_hashes if d not in old_hashes)
+    stats.changed = sorted(d for d in new_hashes if d in old_hashes and old_hashes[d] != new_hashes[d])
+    stats.removed = sorted(d for d in old_hashes if d not in new_hashes)
+    same_build = (manifest.get("format_version") == FORMAT_VERSION
+                  and manifest.get("chunking") == settings.chunking()
+                  and manifest.get("model", {}).get("fingerprint") == fingerprint
+                  and spec_matches(manifest, settings))
+    if (not rebuild and same_build and not (stats.added or stats.changed or stats.removed)
+            and list(old_hashes) == list(new_hashes)):
+        stats.passages = stats.reused = manifest.get("counts", {}).get("passages", 0)
+        stats.up_to_date = True
         stats.seconds = time.perf_counter() - t0
         return stats
+
+    by_id = {a.doc_id: a for a in articles}
+    passages = chunk_articles(articles, embedder, settings)
+    texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
+    keys = [content_hash(fingerprint, t) for t in texts]
+    # the highlighter's sentences are embedded with the passages, each distinct one once
+    plan = plan_sentences(passages, fingerprint) if settings.sentence_vectors else None
+    if plan is not None:
+        texts, keys = texts + plan.texts, keys + plan.keys
+    vectors = np.zeros((len(texts), dim), dtype=np.float32)
+    todo = []
+    for i, key in enumerate(keys):
+        if key in cache:
+            vectors[i] = cache[key]
+        elif key in stored:
+            vectors[i] = stored[key]
+        else:
+            todo.append(i)
+    cache.clear()
+    stored = SentenceCache(None, dim)  # release the previous index's map
+    n = len(passages)
+    stats.passages, stats.embedded = n, sum(1 for i in todo if i < n)
+    stats.reused, stats.sentences_embedded = n - stats.embedded, len(todo) - stats.embedded
+    partial = target.partial_dir
+    if rebuild and partial.exists():
+        shutil.rmtree(partial, ignore_errors=True)
+    # shards of todo rows, each distinct key once; a shard is saved as soon as it is embedded
+    shards: list[list[int]] = []
+    first: dict[str, int] = {}
+    for start in range(0, len(todo), SHARD_SIZE):
+        shards.append([i for i in todo[start:start + SHARD_SIZE] if first.setdefault(keys[i], i) == i])
+    embedded = embed_shards(embedder, settings, [[texts[i] for i in rows] for rows in shards if rows])
+    try:
+        for n_shard, start in enumerate(range(0, len(todo), SHARD_SIZE)):
+            rows = shards[n_shard]
+            if rows:
+                vecs = next(embedded)
+                vectors[rows] = vecs
+                _write_shard(partial, n_shard, [keys[i] for i in rows], vecs, fingerprint)
+            # duplicates of a key embedded in this run reuse that vector
+            for i in todo[start:start + SHARD_SIZE]:
+                if first[keys[i]] != i:
+                    vectors[i] = vectors[first[keys[i]]]
+            if progress:
+                progress(min(start + SHARD_SIZE, len(todo)), len(todo))
+    finally:
+        embedded.close()  # a Ray engine stops its runtime here, also on an error
+
+    tmp = target.new_build()
+    store = None
+    try:
+        if plan is not None:
+            save_sentences(tmp, plan, vectors[n:])
+        vectors = vectors[:n]
+        store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
+        np.save(tmp.vectors_file, vectors, allow_pickle=False)
+        write_tables(tmp, passages, keys[:n], articles)
+        tmp.bm25_dir.mkdir()
+        SparseIndex.build([p.text for p in passages]).save(tmp.bm25_dir)
+        # Whole-article BM25: term statistics over full articles rank documents better
+        # than passage statistics do (a feature of the reranker).
+        tmp.bm25_docs_dir.mkdir()
+        SparseIndex.build([f"{a.title}\n{a.body}" for a in articles]).save(tmp.bm25_docs_dir)
+        new_manifest = {
+            "format_version": FORMAT_VERSION,
+            "model": {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
+                      "max_tokens": embedder.max_tokens,
+                      "backend": getattr(embedder, "backend", None)},
+            "normalized": True,
+            "metric": "inner_product",
+            **store.manifest_entry(),  # store kind and where it lives (faiss_type for FAISS)
+            "bm25": {"library": "bm25s", "k1": 1.2, "b": 0.75, "stemming": "snowball-english"},
+            "chunking": settings.chunking(),
+            "counts": {"articles": len(articles), "passages": len(passages),
+                       **({"sentences": len(plan.texts)} if plan is not None else {})},
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        store.close()  # a Milvus Lite file is released before its folder moves
+        target.commit(tmp, new_manifest)
+        store = None
+        drop_replaced(manifest, new_manifest, settings)
+    finally:
+        if store is not None:  # the build failed: a collection it made on a server goes too
+            store.drop()
+            store.close()
+        tmp.discard()
+    stats.seconds = time.perf_counter() - t0
+    return stats
