@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +128,31 @@ def test_full_disk_gives_one_error_and_keeps_the_previous_index(corpus_dir, tmp_
     assert main(["index", str(corpus_dir), "--index", str(tmp_path / "ix"), "--backend", "hash"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: no space left") and "Traceback" not in err
+
+
+def test_index_in_a_mount_point_is_swapped_by_a_link_inside_it(corpus_dir, tmp_path, fake_embedder, monkeypatch):
+    import os
+
+    import qa.storage.folder as folder_mod
+
+    target = tmp_path / "volume"
+    target.mkdir()
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(folder_mod.os.path, "ismount", lambda p: Path(p) == target or real_ismount(p))
+
+    def no_rename(a, b):
+        raise AssertionError("a mount point cannot be renamed or exchanged")
+
+    monkeypatch.setattr(folder_mod, "_exchange", no_rename)
+    first = Index.build([corpus_dir], target, embedder=fake_embedder)
+    assert (target / "current").is_symlink() and first.search("cup final", k=1)[0].doc_id == "football"
+    v1 = os.readlink(target / "current")
+    (corpus_dir / "more.txt").write_text("Harbour news\n\nShips arrived late at night in the harbour.\n")
+    reader = Index.load(target, embedder=fake_embedder)
+    second = Index.build([corpus_dir], target, embedder=fake_embedder)
+    v2 = os.readlink(target / "current")
+    assert v1 != v2 and not (target / v1).exists()  # the old version folder is gone
+    assert "more" in second.articles
+    assert reader.search("cup final", k=1)[0].doc_id == "football"  # picks up the new build
+    assert "more" in reader.articles
+    assert sorted(p.name for p in target.iterdir()) == sorted(["current", ".lock", v2])

@@ -230,7 +230,7 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
         embedded.close()  # a Ray engine stops its runtime here, also on an error
 
     tmp = target.new_build()
-    store = None
+    store, committed = None, False
     try:
         if plan is not None:
             save_sentences(tmp, plan, vectors[n:])
@@ -260,12 +260,13 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
         }
         store.close()  # a Milvus Lite file is released before its folder moves
         target.commit(tmp, new_manifest)
-        store = None
+        committed, store = True, None
         drop_replaced(manifest, new_manifest, settings)
     finally:
         if store is not None:  # the build failed: a collection it made on a server goes too
             store.drop()
             store.close()
-        tmp.discard()
+        if not committed:
+            tmp.discard()
     stats.seconds = time.perf_counter() - t0
     return stats

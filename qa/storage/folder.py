@@ -59,8 +59,23 @@ class IndexFolder:
     KEEP = ".gitkeep"
     MILVUS_LITE = re.compile(r"milvus-\w+\.db")
 
+    CURRENT = "current"  # in a mount point: a link to the live version folder inside it
+    VERSION = re.compile(r"v-\d+-\d+")
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
+
+    @property
+    def root(self) -> Path:
+        """Where the files are: the folder itself, or, for an index in a mount point (a Docker
+        volume, which cannot be renamed over), the version folder its `current` link names."""
+        link = self.path / self.CURRENT
+        return self.path / os.readlink(link) if link.is_symlink() else self.path
+
+    def versioned(self) -> bool:
+        """True when builds are swapped in by a link inside the folder rather than by renaming
+        the folder itself (a mount point, or a folder already laid out that way)."""
+        return (self.path / self.CURRENT).is_symlink() or os.path.ismount(self.path)
 
     def __repr__(self) -> str:
         return f"IndexFolder({str(self.path)!r})"
@@ -72,23 +87,23 @@ class IndexFolder:
 
     @property
     def manifest_file(self) -> Path:
-        return self.path / self.MANIFEST
+        return self.root / self.MANIFEST
 
     @property
     def faiss_file(self) -> Path:
-        return self.path / self.FAISS
+        return self.root / self.FAISS
 
     @property
     def vectors_file(self) -> Path:
-        return self.path / self.VECTORS
+        return self.root / self.VECTORS
 
     @property
     def passages_file(self) -> Path:
-        return self.path / self.PASSAGES
+        return self.root / self.PASSAGES
 
     @property
     def articles_file(self) -> Path:
-        return self.path / self.ARTICLES
+        return self.root / self.ARTICLES
 
     @staticmethod
     def offsets_file(records: Path) -> Path:
@@ -97,23 +112,23 @@ class IndexFolder:
 
     @property
     def passage_article_file(self) -> Path:
-        return self.path / self.PASSAGE_ARTICLE
+        return self.root / self.PASSAGE_ARTICLE
 
     @property
     def article_keys_file(self) -> Path:
-        return self.path / self.ARTICLE_KEYS
+        return self.root / self.ARTICLE_KEYS
 
     @property
     def bm25_dir(self) -> Path:
-        return self.path / self.BM25
+        return self.root / self.BM25
 
     @property
     def bm25_docs_dir(self) -> Path:
-        return self.path / self.BM25_DOCS
+        return self.root / self.BM25_DOCS
 
     @property
     def sentences_dir(self) -> Path:
-        return self.path / self.SENTENCES
+        return self.root / self.SENTENCES
 
     def sentence_file(self, part: str) -> Path:
         """One of the sentence-vector files (`SENTENCE_PARTS`)."""
@@ -123,11 +138,11 @@ class IndexFolder:
 
     @property
     def partial_dir(self) -> Path:
-        return self.path / self.PARTIAL
+        return self.root / self.PARTIAL
 
     @property
     def abstain_file(self) -> Path:
-        return self.path / self.ABSTAIN
+        return self.root / self.ABSTAIN
 
     @staticmethod
     def milvus_lite_name(token: str) -> str:
@@ -214,7 +229,7 @@ class IndexFolder:
             raise ModelMismatch(f"index at {self.path} was built with other weights of {model.get('id')!r} "
                                 f"({model.get('fingerprint')} vs installed {fingerprint}); {rebuild}")
         for name, info in manifest.get("files", {}).items():
-            p = self.path / name
+            p = self.root / name
             if not p.exists():
                 raise IndexCorrupt(f"index file {p} is missing; {rebuild}")
             size = p.stat().st_size
@@ -246,8 +261,9 @@ class IndexFolder:
         if not self.path.is_dir():
             raise BadInput(f"--index {str(self.path)!r} is a file, not a folder; choose a new or empty "
                            f"folder, or an existing qa index")
-        ours = {self.KEEP, self.PARTIAL, self.ABSTAIN}
-        foreign = sorted(p.name for p in self.path.iterdir() if p.name not in ours)
+        ours = {self.KEEP, self.PARTIAL, self.ABSTAIN, self.CURRENT, ".lock"}
+        foreign = sorted(p.name for p in self.path.iterdir()
+                         if p.name not in ours and not self.VERSION.fullmatch(p.name))
         if foreign:
             shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
             raise BadInput(f"--index {str(self.path)!r} holds files that are not a qa index ({shown}); "
@@ -257,7 +273,7 @@ class IndexFolder:
     def lock(self) -> Iterator[None]:
         """Hold an exclusive lock for writing this folder; a second writer fails at once, clearly."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_name(f".{self.path.name}.lock")
+        lock_path = self.path / ".lock" if self.versioned() else self.path.with_name(f".{self.path.name}.lock")
         fh = open(lock_path, "a+")
         try:
             try:
@@ -280,9 +296,17 @@ class IndexFolder:
         first (the caller holds the write lock, so no other build is using them)."""
         target = self.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        for stale in target.parent.glob(f".{target.name}.tmp-*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{int(time.time() * 1000)}")
+        stamp = f"{os.getpid()}-{int(time.time() * 1000)}"
+        if self.versioned():  # version folders inside; the live one is kept
+            live = self.root.name
+            for stale in target.iterdir():
+                if self.VERSION.fullmatch(stale.name) and stale.name != live:
+                    shutil.rmtree(stale, ignore_errors=True)
+            tmp = target / f"v-{stamp}"
+        else:
+            for stale in target.parent.glob(f".{target.name}.tmp-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            tmp = target.with_name(f".{target.name}.tmp-{stamp}")
         tmp.mkdir()
         return IndexFolder(tmp)
 
@@ -295,6 +319,9 @@ class IndexFolder:
                                                   ensure_ascii=False) + "\n")
         (tmp / self.KEEP).touch()
         _fsync_tree(tmp)
+        if self.versioned():
+            self._switch_version(build)
+            return
         if target.exists():
             if _exchange(tmp, target):
                 shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the previous index
@@ -305,11 +332,20 @@ class IndexFolder:
                 shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, target)
-        dfd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        _fsync_dir(target.parent)
+
+    def _switch_version(self, build: "IndexFolder") -> None:
+        """Point `current` at `build` (a version folder inside this one) in one atomic rename,
+        then remove the version it replaced; a crash leaves one link or the other."""
+        old = self.root if (self.path / self.CURRENT).is_symlink() else None
+        link_tmp = self.path / f".current-{os.getpid()}"
+        link_tmp.unlink(missing_ok=True)
+        os.symlink(build.path.name, link_tmp)
+        os.replace(link_tmp, self.path / self.CURRENT)
+        _fsync_dir(self.path)
+        if old is not None and old != build.path:
+            shutil.rmtree(old, ignore_errors=True)  # open maps of it stay valid until released
+        shutil.rmtree(self.path / self.PARTIAL, ignore_errors=True)  # shards of a first build
 
     def discard(self) -> None:
         """Remove this (temporary) folder and everything in it."""
@@ -324,6 +360,14 @@ def _fsync_tree(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    dfd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
 
 
 def _exchange(a: Path, b: Path) -> bool:

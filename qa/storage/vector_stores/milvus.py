@@ -215,7 +215,7 @@ class MilvusStore:
             IndexLocked: a Milvus Lite file another process has open.
             IndexCorrupt: the collection is gone.
         """
-        uri = str(folder.path / spec["uri"]) if spec.get("embedded") else spec["uri"]
+        uri = str(folder.root / spec["uri"]) if spec.get("embedded") else spec["uri"]
         client = connect(uri, settings.milvus_token if settings else None)
         if not client.has_collection(spec["collection"]):
             release(client, uri)
