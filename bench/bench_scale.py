@@ -44,7 +44,7 @@ def _pct(xs: list[float]) -> dict:
 
 
 def _metrics(index, qset) -> dict:
-    from qa.evaluation.metrics import evaluate_set
+    from qa.evaluation.runner import evaluate_set
 
     run = evaluate_set(index, qset.questions, CONFIGS, k=100, single_sample=0)
     return {c: {m: round(v, 4) for m, v in r.metrics.items() if isinstance(v, float)}

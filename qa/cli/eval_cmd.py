@@ -75,9 +75,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from qa.cli.main import _progress_bar
     from qa.evaluation.questions import beir_index, read_source
-    from qa.evaluation.metrics import check_questions, evaluate_set
-    from qa.index import Index
     from qa.evaluation.report import format_table, write_csv, write_json, write_report, write_run_file
+    from qa.evaluation.runner import evaluate_set
+    from qa.index import Index
     from qa.search.pipeline import check_k
 
     k = check_k(args.k)
@@ -103,17 +103,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         index = Index.load(args.index)
     questions = qset.questions
-    unknown, warnings, notes = check_questions(questions, index)
-    _warn(warnings)
-    for note in qset.notes + notes:
-        print(f"note: {note}", file=sys.stderr)
     bar = tqdm(total=len(questions) * len(configs), unit="question", file=sys.stderr, desc="evaluating")
+
+    def step(done: int, total: int, config: str) -> None:
+        bar.set_description(f"evaluating {config}", refresh=False)
+        bar.update(done - bar.n)
+
     try:
         run = evaluate_set(index, questions, configs, k, args.batch_size, args.single_sample,
-                           progress=bar.update, notes=qset.notes)
+                           progress=step, notes=qset.notes)
     finally:
         bar.close()
     results, meta = run.results, {"source": str(args.source), **run.meta}
+    _warn(meta["warnings"])
+    for note in meta["notes"]:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{qset.name}: {len(questions)} questions, k={k}, index {index.folder}")
     print(format_table(results))
     if args.json:
