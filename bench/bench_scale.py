@@ -21,17 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench_query import rss_mb  # one /proc reader for every benchmark
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from bench_query import rss_mb  # noqa: E402  (one /proc reader for every benchmark)
 
 SHARED = ROOT.parent / "shared" / "bench"
 CONFIGS = ["dense", "hybrid", "hybrid-rerank"]
