@@ -2,15 +2,18 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-scale.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-scale.txt pyproject.toml | cksum | cut -d' ' -f1)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup run index test test-fast bench clean
 
-$(STAMP): requirements.txt requirements-scale.txt
+# The pinned requirements first, then qa itself (editable, no deps: the pins are already there),
+# which puts the `qa` command in $(VENV)/bin.
+$(STAMP): requirements.txt requirements-scale.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-scale.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -19,7 +22,7 @@ setup: $(STAMP)
 # Build (or update) the index from data/articles (and files uploaded in the web UI); a no-op
 # when nothing changed.
 index: setup
-	$(PY) -m qa index data/articles $(wildcard data/uploads) --index index
+	$(VENV)/bin/qa index data/articles $(wildcard data/uploads) --index index
 
 run: index
 	$(PY) app.py
@@ -32,4 +35,4 @@ test-fast: setup
 	$(PY) -m pytest -m "not slow"
 
 clean:
-	rm -rf .pytest_cache .hypothesis
+	rm -rf .pytest_cache .hypothesis build qa.egg-info

@@ -20,9 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 
 def synthetic(n: int, dim: int, base: np.ndarray | None, noise: float, seed: int) -> np.ndarray:
     """n unit vectors: base rows plus noise (clustered like real data), or uniform on the sphere."""

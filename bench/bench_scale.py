@@ -21,17 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench_query import rss_mb  # one /proc reader for every benchmark
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from bench_query import rss_mb  # noqa: E402  (one /proc reader for every benchmark)
 
 SHARED = ROOT.parent / "shared" / "bench"
 CONFIGS = ["dense", "hybrid", "hybrid-rerank"]
@@ -44,7 +42,7 @@ def _pct(xs: list[float]) -> dict:
 
 
 def _metrics(index, qset) -> dict:
-    from qa.evaluation.metrics import evaluate_set
+    from qa.evaluation.runner import evaluate_set
 
     run = evaluate_set(index, qset.questions, CONFIGS, k=100, single_sample=0)
     return {c: {m: round(v, 4) for m, v in r.metrics.items() if isinstance(v, float)}

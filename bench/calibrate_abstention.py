@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from qa.answer.abstain import background, best_threshold, offtopic_questions, top_cosines
+from qa.evaluation.questions import beir_index, read_beir
 
-from qa.answer.abstain import background, best_threshold, offtopic_questions, top_cosines  # noqa: E402
-from qa.evaluation.questions import beir_index, read_beir  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:

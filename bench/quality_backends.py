@@ -3,7 +3,7 @@
     python bench/quality_backends.py [BEIR_FOLDER] [--backends torch onnx-int8] [--cache DIR] [--every N]
 
 Each backend indexes the corpus into its own cache folder (`qa.evaluation.questions.beir_index`, keyed by the
-backend's fingerprint), then `qa.evaluation.metrics` scores the configurations (whole documents: a document's
+backend's fingerprint), then `qa.evaluation.runner` scores the configurations (whole documents: a document's
 score is its best passage's). Prints one JSON object; the issue's guard is
 |nDCG@10(onnx-int8) - nDCG@10(torch)| <= 0.01.
 
@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def subsample(src: Path, every: int, cache: Path) -> Path:
@@ -44,7 +43,7 @@ def subsample(src: Path, every: int, cache: Path) -> Path:
 def main() -> int:
     from qa.embedders import get_embedder
     from qa.evaluation.questions import beir_index, read_source
-    from qa.evaluation.metrics import evaluate_set
+    from qa.evaluation.runner import evaluate_set
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("source", nargs="?", default=str(ROOT.parent / "shared" / "bench" / "scifact"))

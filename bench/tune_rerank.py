@@ -13,18 +13,16 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from qa.evaluation.metrics import ir_metrics
+from qa.evaluation.questions import beir_index, read_beir
+from qa.search.pipeline import PIPELINES, candidates_batch
+from qa.search.rerank import FEATURES, FeatureReranker, feature_matrix
 
-from qa.evaluation.questions import beir_index, read_beir  # noqa: E402
-from qa.evaluation.metrics import ir_metrics  # noqa: E402
-from qa.search.rerank import FEATURES, FeatureReranker, feature_matrix  # noqa: E402
-from qa.search.pipeline import PIPELINES, candidates_batch  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def ndcg(index, questions, cands, feats, w):

@@ -82,3 +82,10 @@ def test_ask_group_and_answerable_in_json(cli_index, capsys):
 def test_ask_with_bad_reranker_path_exits_2(cli_index, capsys):
     assert main(["ask", "cup", "--index", str(cli_index), "--reranker", "/no/such/model"]) == 2
     assert "not a CrossEncoder folder" in capsys.readouterr().err
+
+
+def test_version_prints_the_package_version(capsys):
+    import qa
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"qa {qa.__version__}"

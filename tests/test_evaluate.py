@@ -13,8 +13,8 @@ import pytest
 from qa.cli.main import main
 from qa.errors import BadInput
 from qa.evaluation.questions import Question, beir_index, read_beir, read_question_file, read_source
-from qa.evaluation.metrics import (answer_metrics, contains_answer, doc_ranking, evaluate_config, evaluate_set,
-                         ir_metrics, unknown_doc_ids, worst_questions)
+from qa.evaluation.metrics import answer_metrics, contains_answer, doc_ranking, ir_metrics
+from qa.evaluation.runner import evaluate_config, evaluate_set, unknown_doc_ids, worst_questions
 
 from tests.conftest import SHARED_BENCH
 
@@ -425,3 +425,13 @@ def test_report_names_only_the_targets_a_question_has(built_index, tmp_path):
     a_part = text.split("### a:")[1]
     assert "first relevant document at rank -" in d_part and "answering" not in d_part
     assert "first answering passage at rank -" in a_part and "relevant document" not in a_part.split("\n")[1]
+
+
+def test_evaluate_set_reports_cumulative_progress_per_configuration(built_index):
+    calls = []
+    evaluate_set(built_index, _questions(), ["bm25", "dense"], k=3, batch_size=2, single_sample=0,
+                 progress=lambda done, total, config: calls.append((done, total, config)))
+    n = len(_questions())
+    assert list(dict.fromkeys(c for _, _, c in calls)) == ["bm25", "dense"]  # one after the other
+    assert [d for d, _, c in calls if c == "bm25"][-1] == n and calls[-1] == (2 * n, 2 * n, "dense")
+    assert [d for d, _, _ in calls] == sorted(d for d, _, _ in calls)

@@ -155,7 +155,6 @@ def test_save_uploads_keeps_files_inside_the_upload_folder(built_index, tmp_path
 def test_evaluate_endpoint_gives_metrics_worst_first_rows_plot_and_files(served, tmp_path):
     import json
 
-    pytest.importorskip("qa.evaluation.metrics")
     client, _ = served
     qset = tmp_path / "questions.jsonl"
     qset.write_text("\n".join(json.dumps(r) for r in [
@@ -178,7 +177,6 @@ def test_evaluate_endpoint_gives_metrics_worst_first_rows_plot_and_files(served,
 
 
 def test_evaluate_endpoint_reports_a_malformed_set_by_line(served, tmp_path):
-    pytest.importorskip("qa.evaluation.metrics")
     client, _ = served
     qset = tmp_path / "broken.jsonl"
     qset.write_text('{"question": "ok"}\n{not json\n', encoding="utf-8")

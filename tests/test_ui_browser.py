@@ -167,7 +167,6 @@ def test_uploaded_article_with_script_payloads_displays_as_text(page, server, tm
 
 
 def test_evaluate_tab_runs_a_question_set(page, tmp_path):
-    pytest.importorskip("qa.evaluation.metrics")
     qset = tmp_path / "questions.jsonl"
     qset.write_text(
         '{"id": "d1", "question": "What did Russia propose on decarbonization?", '

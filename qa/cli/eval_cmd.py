@@ -1,4 +1,4 @@
-"""python -m qa eval SOURCE — evaluate configurations on a question set or a BEIR folder."""
+"""`qa eval SOURCE`: evaluate configurations on a question set or a BEIR folder; print a table, write reports."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from qa.cli.common import add_scale_arguments, progress_bar, scale_options
 from qa.settings import DEFAULT_INDEX_DIR, Settings
 
 DEFAULT_CACHE = ".cache/beir"
@@ -13,7 +14,7 @@ MAX_WARNINGS_SHOWN = 10
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the `eval` sub-command to the `python -m qa` parser."""
+    """Add the `eval` sub-command to the `qa` parser."""
     p = subparsers.add_parser(
         "eval", help="evaluate retrieval on a question set (JSONL/CSV) or a BEIR folder",
         description="Evaluate configurations side by side: document metrics by pytrec_eval, "
@@ -37,21 +38,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--cache", type=Path, default=Path(DEFAULT_CACHE),
                    help=f"where BEIR corpora are indexed (default {DEFAULT_CACHE})")
     p.add_argument("--model", default=None, help="model for indexing a BEIR corpus (default all-MiniLM-L6-v2)")
-    from qa.cli.main import add_scale_arguments
-
     add_scale_arguments(p)  # store and embedding engine of a BEIR corpus index
     p.set_defaults(func=cmd_eval)
     return p
 
 
 def _configs(asked: list[str] | None) -> list[str]:
-    from qa.errors import BadInput
-    from qa.search.pipeline import CONFIGS
+    """The configurations to run, each checked against the registry (default: all of them)."""
+    from qa.search.pipeline import PIPELINES
 
-    for c in asked or []:
-        if c not in CONFIGS:
-            raise BadInput(f"unknown configuration {c!r}; choose one of {', '.join(CONFIGS)}")
-    return list(dict.fromkeys(asked or CONFIGS))
+    return list(dict.fromkeys(PIPELINES.get(c).name for c in asked)) if asked else list(PIPELINES.names())
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -71,13 +67,13 @@ def _warn(lines: list[str]) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """Evaluate `args.config` on `args.source`; print the table and warnings, write the asked files. Returns 0."""
     from tqdm import tqdm
 
-    from qa.cli.main import _progress_bar
     from qa.evaluation.questions import beir_index, read_source
-    from qa.evaluation.metrics import check_questions, evaluate_set
-    from qa.index import Index
     from qa.evaluation.report import format_table, write_csv, write_json, write_report, write_run_file
+    from qa.evaluation.runner import evaluate_set
+    from qa.index import Index
     from qa.search.pipeline import check_k
 
     k = check_k(args.k)
@@ -90,30 +86,32 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if qset.corpus is not None:
         from qa.embedders import get_embedder
 
-        from qa.cli.main import scale_options
-
         # evaluation ranks passages and never highlights: the highlighter's sentence vectors
         # would cost ~70% more embedding for nothing
         settings = Settings().with_(model=args.model, sentence_vectors=False, **scale_options(args))
         index, stats = beir_index(qset, args.cache, get_embedder(settings.model, settings.batch_size),
-                                  settings, progress=_progress_bar("embedding " + qset.name))
+                                  settings, progress=progress_bar("embedding " + qset.name))
         state = "reused" if stats.up_to_date else f"built, {stats.embedded} passages embedded"
         print(f"{qset.name}: corpus index {index.folder} ({state}; {len(index.articles)} documents, "
               f"{len(index)} passages)", file=sys.stderr)
     else:
         index = Index.load(args.index)
     questions = qset.questions
-    unknown, warnings, notes = check_questions(questions, index)
-    _warn(warnings)
-    for note in qset.notes + notes:
-        print(f"note: {note}", file=sys.stderr)
     bar = tqdm(total=len(questions) * len(configs), unit="question", file=sys.stderr, desc="evaluating")
+
+    def step(done: int, total: int, config: str) -> None:
+        bar.set_description(f"evaluating {config}", refresh=False)
+        bar.update(done - bar.n)
+
     try:
         run = evaluate_set(index, questions, configs, k, args.batch_size, args.single_sample,
-                           progress=bar.update, notes=qset.notes)
+                           progress=step, notes=qset.notes)
     finally:
         bar.close()
     results, meta = run.results, {"source": str(args.source), **run.meta}
+    _warn(meta["warnings"])
+    for note in meta["notes"]:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{qset.name}: {len(questions)} questions, k={k}, index {index.folder}")
     print(format_table(results))
     if args.json:

@@ -1,6 +1,6 @@
 """Evaluation outputs: console table, JSON, per-question CSV, TREC run file, Markdown + PNG report.
 
-Formatting only: every number here was computed in `qa.evaluation.metrics`.
+Formatting only: every number here was computed by `qa.evaluation.runner` and `qa.evaluation.metrics`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import csv
 import json
 from pathlib import Path
 
-from qa.evaluation.metrics import ANSWER_METRICS, CURVE_CUTOFFS, IR_METRICS, ConfigResult, worst_questions
+from qa.evaluation.metrics import ANSWER_METRICS, CURVE_CUTOFFS, IR_METRICS
+from qa.evaluation.runner import ConfigResult, worst_questions
 
 TABLE_METRICS = IR_METRICS + ANSWER_METRICS
 _SHORT = {"ndcg@10": "nDCG@10", "recall@1": "R@1", "recall@5": "R@5", "recall@10": "R@10",

@@ -1,8 +1,9 @@
 """The Evaluate tab: a question set in (the JSONL/CSV of `qa eval`), metrics, a recall@k plot,
 per-question rows worst first, and the JSON/CSV/Markdown results to download.
 
-The numbers come from `qa.evaluation.metrics` and the files from `qa.evaluation.report`, exactly as `qa eval` makes
-them; this module only runs them on the UI's shared index and lays the results out.
+The numbers come from `qa.evaluation.runner.evaluate_set` and the files from `qa.evaluation.report`,
+exactly as `qa eval` makes them; this module only runs them on the UI's shared index and lays the
+results out.
 """
 
 from __future__ import annotations
@@ -22,15 +23,6 @@ PER_QUESTION_HEADERS = ["config", "id", "question", "kind", "first relevant doc 
                         "first answer rank", "ndcg@10", "answer_hit@5", "top doc_id"]
 
 
-def evaluation_available() -> bool:
-    """True when `qa.evaluation.metrics` and `qa.evaluation.report` can be imported (another module provides them)."""
-    try:
-        from qa.evaluation import metrics, questions, report  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def run_evaluation(index, path: str | Path, configs: list[str], k: int = DEFAULT_K, out_dir: str | Path | None = None,
                    progress=None) -> dict:
     """Evaluate `configs` on the question set at `path` against `index`; write the result files.
@@ -41,7 +33,8 @@ def run_evaluation(index, path: str | Path, configs: list[str], k: int = DEFAULT
         configs: configuration names.
         k: passages retrieved per question.
         out_dir: folder for results.json/.csv/.md (+ recall PNG); a new temporary one by default.
-        progress: called as progress(done, total, config) after each batch of questions.
+        progress: called as progress(done, total, config) after each batch of questions
+            (see `evaluate_set`).
 
     Returns:
         {"results": {config: ConfigResult}, "meta": dict, "files": [paths], "png": path or None}.
@@ -50,8 +43,8 @@ def run_evaluation(index, path: str | Path, configs: list[str], k: int = DEFAULT
         BadInput: no configuration, a bad k, or a malformed question set (named by line).
     """
     from qa.evaluation.questions import read_question_file
-    from qa.evaluation.metrics import answers_nowhere, evaluate_config, unknown_doc_ids
     from qa.evaluation.report import write_csv, write_json, write_report
+    from qa.evaluation.runner import evaluate_set
     from qa.search.pipeline import check_k
 
     path = Path(path)
@@ -62,25 +55,9 @@ def run_evaluation(index, path: str | Path, configs: list[str], k: int = DEFAULT
         qset = read_question_file(path)
     except BadInput as e:  # name the uploaded file, not its server-side temp path
         raise BadInput(str(e).replace(str(path), path.name)) from None
-    questions = qset.questions
-    unknown = unknown_doc_ids(questions, index.articles)
-    warnings = [f"question {q}: doc ids not in the index: {', '.join(ids)}" for q, ids in unknown.items()]
-    warnings += [f"question {q}: no indexed passage contains any of its answers"
-                 for q in answers_nowhere(questions, [p.text for p in index.passages])]
-    total, done = len(questions) * len(configs), 0
-    results = {}
-    for config in configs:
-        def step(n: int, config=config) -> None:
-            nonlocal done
-            done += n
-            if progress:
-                progress(done, total, config)
-
-        results[config] = evaluate_config(index, questions, config, k=k, single_sample=SINGLE_SAMPLE,
-                                          unknown=unknown, progress=step)
-    meta = {"source": path.name, "index": str(index.folder), "k": k, "questions": len(questions),
-            "model": index.manifest.get("model", {}).get("id"), "notes": list(qset.notes),
-            "warnings": warnings}
+    run = evaluate_set(index, qset.questions, configs, k=k, single_sample=SINGLE_SAMPLE,
+                       progress=progress, notes=qset.notes)
+    results, meta = run.results, {"source": path.name, **run.meta}
     out = Path(out_dir or tempfile.mkdtemp(prefix="qa-eval-"))
     out.mkdir(parents=True, exist_ok=True)
     files = [out / "results.json", out / "results.csv", out / "report.md"]
@@ -103,9 +80,9 @@ def metrics_table(results: dict) -> tuple[list[str], list[list]]:
 
 def per_question_rows(results: dict) -> list[list]:
     """Every question of every configuration: within each configuration the imperfect ones
-    worst first (`qa.evaluation.metrics.worst_questions` order), then the rest in set order, then the ones
+    worst first (`qa.evaluation.runner.worst_questions` order), then the rest in set order, then the ones
     that should find nothing."""
-    from qa.evaluation.metrics import worst_questions
+    from qa.evaluation.runner import worst_questions
 
     rows = []
     for name, r in results.items():
@@ -127,9 +104,6 @@ def _round(v):
 
 def build_evaluate_tab(service, configs: list[str]) -> None:
     """Lay out the Evaluate tab inside the current `gr.Tab` and wire it (API name `evaluate`)."""
-    if not evaluation_available():
-        gr.Markdown("Evaluation not available yet.")
-        return
     gr.Markdown("Upload a question set as for `qa eval`: JSONL or CSV with `question`, optional `id`, "
                 "`answers` and `doc_ids` (CSV: `|`-separated).")
     with gr.Row():
