@@ -240,12 +240,12 @@ def test_question_vectors_are_remembered_until_forgotten(built_index):
 def test_reindex_command_keeps_the_model_chunking_and_store_of_the_old_index(tmp_path):
     m = {"model": {"id": "hash-test", "backend": "torch"}, "store": {"kind": "milvus"},
          "chunking": {"target_tokens": 80, "overlap_sentences": 1, "sentence_vectors": False}}
-    assert IndexFolder(tmp_path).reindex_command(m) == (f"python -m qa index PATH --index {tmp_path} --model hash-test "
+    assert IndexFolder(tmp_path).reindex_command(m) == (f"qa index PATH --index {tmp_path} --model hash-test "
                                            "--backend torch --target-tokens 80 --store milvus "
                                            "--no-sentence-vectors")
     default = {"model": {"id": "all-MiniLM-L6-v2", "backend": "onnx-int8"}, "store": {"kind": "faiss"},
                "chunking": {"target_tokens": 120, "overlap_sentences": 1, "sentence_vectors": True}}
-    assert IndexFolder(tmp_path).reindex_command(default) == f"python -m qa index PATH --index {tmp_path}"
+    assert IndexFolder(tmp_path).reindex_command(default) == f"qa index PATH --index {tmp_path}"
 
 
 def test_old_format_message_names_the_options_the_index_was_built_with(corpus_dir, tmp_path):

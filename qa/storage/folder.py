@@ -182,14 +182,14 @@ class IndexFolder:
         f = self.manifest_file
         if not f.exists():
             raise IndexNotFound(f"no index at {str(self.path)!r} (no {self.MANIFEST}); build one with "
-                                f"`python -m qa index PATH --index {self.path}`")
+                                f"`qa index PATH --index {self.path}`")
         try:
             return json.loads(f.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise IndexCorrupt(f"{f} is not valid JSON; {self.rebuild_hint()}") from None
 
     def rebuild_hint(self) -> str:
-        return f"rebuild with `python -m qa index --rebuild --index {self.path}`"
+        return f"rebuild with `qa index --rebuild --index {self.path}`"
 
     def reindex_command(self, manifest: dict[str, Any]) -> str:
         """The `qa index` command that rebuilds this folder with the model, backend, chunking
@@ -201,7 +201,7 @@ class IndexFolder:
                 (chunk.get("target_tokens"), d.target_tokens, "--target-tokens"),
                 (chunk.get("overlap_sentences"), d.overlap_sentences, "--overlap"),
                 ((manifest.get("store") or {}).get("kind"), "faiss", "--store")]
-        cmd = [f"python -m qa index PATH --index {self.path}"]
+        cmd = [f"qa index PATH --index {self.path}"]
         cmd += [f"{flag} {value}" for value, default, flag in opts if value is not None and value != default]
         if chunk.get("sentence_vectors") is False:
             cmd.append("--no-sentence-vectors")

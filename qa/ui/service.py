@@ -86,7 +86,7 @@ class Service:
             self._status = self._ready_status()
         except IndexNotFound:
             self._status = (f"No index at {self.index_dir} yet: upload articles in the Library tab "
-                            f"or run `python -m qa index`.")
+                            f"or run `qa index`.")
         except QAError as e:
             self._status = f"Index problem: {e}"
         except Exception as e:  # the page must still come up and say why
@@ -124,7 +124,7 @@ class Service:
                     self._index = Index.load(self.index_dir)
                 except IndexNotFound:
                     raise IndexNotFound(f"no index at {self.index_dir} yet: upload articles in the "
-                                        f"Library tab or run `python -m qa index`") from None
+                                        f"Library tab or run `qa index`") from None
                 self._status = self._ready_status() if self._ready else "Index loaded; loading the model…"
             elif self._index.is_stale():
                 self._index.reload()

@@ -98,7 +98,7 @@ def connect(uri: str, token: str | None = None):
             if _lock_holder(path):
                 raise _single_process_error(path) from None
             raise IndexCorrupt(f"Milvus Lite file {path} cannot be opened ({e}); rebuild with "
-                               f"`python -m qa index --rebuild --store milvus`") from None
+                               f"`qa index --rebuild --store milvus`") from None
         _open_lite[str(path)] = _open_lite.get(str(path), 0) + 1
     return client
 
@@ -220,7 +220,7 @@ class MilvusStore:
         if not client.has_collection(spec["collection"]):
             release(client, uri)
             raise IndexCorrupt(f"Milvus collection {spec['collection']!r} at {spec['uri']} is gone; "
-                               f"rebuild with `python -m qa index --rebuild --store milvus --index {folder}`")
+                               f"rebuild with `qa index --rebuild --store milvus --index {folder}`")
         client.load_collection(spec["collection"])
         return cls(client, uri, spec["collection"], spec, settings.milvus_token if settings else None)
 
