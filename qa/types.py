@@ -72,6 +72,7 @@ class Hit:
     scores: dict[str, float] = field(default_factory=dict)
     highlight: tuple[int, int] | None = None
     also_reported_by: tuple[dict[str, Any], ...] = ()
+    more_in_article: int = 0  # other matching passages of this article not shown on their own
 
     @property
     def doc_id(self) -> str:
@@ -101,4 +102,5 @@ class Hit:
         if self.highlight is not None:
             d["highlight"] = {"char_start": self.highlight[0], "char_end": self.highlight[1]}
         d["also_reported_by"] = [dict(x) for x in self.also_reported_by]
+        d["more_in_article"] = self.more_in_article
         return d

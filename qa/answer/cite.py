@@ -45,6 +45,9 @@ def _format_hits(question: str, hits: list[Hit]) -> str:
     for h in hits:
         score_bits = ", ".join(f"{k} {v:.3f}" for k, v in h.scores.items())
         lines.append(f"{citation(h)}  score {h.score:.4f} ({score_bits})")
+        if h.more_in_article:
+            lines.append(f"    +{h.more_in_article} more matching passage{'s' if h.more_in_article > 1 else ''} "
+                         "in this article")
         for other in h.also_reported_by:
             lines.append(f"    also reported by {other.get('source') or other['doc_id']} ({other['doc_id']})")
         lines.append("    " + marked_text(h).replace("\n", "\n    "))

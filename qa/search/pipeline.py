@@ -20,6 +20,7 @@ import numpy as np
 from qa.embedders.question_cache import QuestionEncoder
 from qa.errors import BadInput
 from qa.registry import Registry
+from qa.search.distinct import distinct_positions, more_in_article
 from qa.search.filters import check_k, clean_question, select_rows
 from qa.search.fuse import Fusion, fuse_rrf, fuse_scores, fuse_single
 from qa.search.group import group_same_story
@@ -127,7 +128,8 @@ def rerank_candidates(snap: IndexSnapshot, question: str, qvec: np.ndarray, cand
     return cand.reorder(order)
 
 
-def _hit(snap: IndexSnapshot, cand: Candidates, j: int, rank: int, passage, span, others) -> Hit:
+def _hit(snap: IndexSnapshot, cand: Candidates, j: int, rank: int, passage, span, others,
+         n_more: int) -> Hit:
     scores = {"bm25": float(cand.bm25[j]), "fused": float(cand.fused[j])}
     if np.isfinite(cand.dense[j]):
         scores["dense"] = float(cand.dense[j])
@@ -135,7 +137,7 @@ def _hit(snap: IndexSnapshot, cand: Candidates, j: int, rank: int, passage, span
         scores["rerank"] = float(cand.rerank[j])
     return Hit(rank=rank, score=float(cand.final[j]), passage=passage,
                article=snap.articles[passage.doc_id], scores=scores, highlight=span,
-               also_reported_by=tuple(others))
+               also_reported_by=tuple(others), more_in_article=n_more)
 
 
 def search_batch(snap: IndexSnapshot, encoder: QuestionEncoder, questions: list[str],
@@ -186,12 +188,16 @@ def search_batch(snap: IndexSnapshot, encoder: QuestionEncoder, questions: list[
     for qi, cand in enumerate(candidates_batch(snap, pipeline, cleaned, depth, allowed, qvecs)):
         q, qv = cleaned[qi], (qvecs[qi] if qvecs is not None else None)
         cand = rerank_candidates(snap, q, qv, cand, rr, rr_depth)
+        articles = snap.passage_article[cand.rows] if len(cand.rows) else np.zeros(0, np.int64)
+        cand = cand.reorder(distinct_positions(snap.passages, cand.rows))  # no overlapping text twice
         picks = group_same_story(snap, cand.rows, k, settings.same_story_threshold) if group \
             else [(j, []) for j in range(min(k, len(cand.rows)))]
         rows = [int(cand.rows[j]) for j, _ in picks]
+        more = more_in_article(articles, snap.passage_article[rows]) if rows else []
         passages = [snap.passages[r] for r in rows]
         spans = highlight_spans(q, qv, passages, encoder.embedder, snap.sparse, cache=encoder.sentences,
                                 store=snap.sentences, rows=rows) if highlight else [None] * len(passages)
-        results.append([_hit(snap, cand, j, rank, p, span, others)
-                        for rank, ((j, others), p, span) in enumerate(zip(picks, passages, spans), 1)])
+        results.append([_hit(snap, cand, j, rank, p, span, others, n_more)
+                        for rank, ((j, others), p, span, n_more)
+                        in enumerate(zip(picks, passages, spans, more), 1)])
     return results

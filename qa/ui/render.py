@@ -119,6 +119,10 @@ def render_card(hit: Hit, show_scores: bool = True) -> str:
         names = ", ".join(f"{esc(o.get('source') or o.get('doc_id', ''))} "
                           f"<small>({esc(o.get('doc_id', ''))})</small>" for o in hit.also_reported_by)
         also = f"<div class='qa-also'>Also reported by: {names}</div>"
+    if hit.more_in_article:
+        n = hit.more_in_article
+        also += (f"<div class='qa-more'>+{n} more matching passage{'s' if n > 1 else ''} "
+                 f"in this article</div>")
     hs, he = hit.highlight if hit.highlight is not None else (-1, -1)
     return (
         f"<article class='qa-card' data-rank='{hit.rank}' data-doc-id='{esc(p.doc_id)}'>"

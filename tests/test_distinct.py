@@ -1,0 +1,41 @@
+"""Distinct evidence (issue 13): no two results overlap in the same article, and each result
+says how many more of its article's passages matched."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa import Index, Settings
+from qa.search.distinct import distinct_positions, more_in_article
+from qa.types import Passage
+
+
+def test_distinct_positions_drop_a_candidate_overlapping_a_better_one_of_its_article():
+    ps = {0: Passage("a:0-10", "a", "x" * 10, 0, 10), 1: Passage("a:8-20", "a", "x" * 12, 8, 20),
+          2: Passage("b:0-10", "b", "x" * 10, 0, 10), 3: Passage("a:20-30", "a", "x" * 10, 20, 30)}
+    assert distinct_positions(ps, np.array([1, 0, 2, 3])).tolist() == [0, 2, 3]  # 0 overlaps 1
+
+
+def test_more_in_article_counts_candidates_not_shown():
+    # candidates' articles: 7 x3, 8 x1, 9 x2; shown: one card of 7, one of 9, another of 7
+    assert more_in_article(np.array([7, 7, 8, 9, 9, 7]), np.array([7, 9, 7])) == [1, 1, 1]
+
+
+def test_search_results_never_overlap_within_an_article(tmp_path, fake_embedder):
+    body = " ".join(f"Sentence {i} says the harbour council met about ships and cargo number {i}."
+                    for i in range(40))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "long.txt").write_text(f"Harbour council\n\n{body}\n")
+    (tmp_path / "a" / "other.txt").write_text("Cup final\n\nThe team won the cup final on Saturday.\n")
+    ix = Index.build([tmp_path / "a"], tmp_path / "ix", embedder=fake_embedder,
+                     settings=Settings(target_tokens=40))
+    long_passages = [p for p in ix.passages if p.doc_id == "long"]
+    assert len(long_passages) > 5 and any(  # the chunker overlaps neighbours by a sentence
+        a.char_end > b.char_start for a, b in zip(long_passages, long_passages[1:]))
+    hits = ix.search("harbour council ships cargo", k=10)
+    spans = [(h.passage.char_start, h.passage.char_end) for h in hits if h.doc_id == "long"]
+    assert len(spans) >= 2
+    assert all(e1 <= s2 or e2 <= s1 for i, (s1, e1) in enumerate(spans) for s2, e2 in spans[i + 1:])
+    # every passage of this tiny index is a candidate (dense search returns them all)
+    assert {h.more_in_article for h in hits if h.doc_id == "long"} == {len(long_passages) - len(spans)}
+    assert hits[0].to_dict()["more_in_article"] == hits[0].more_in_article
