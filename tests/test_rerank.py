@@ -30,7 +30,7 @@ def test_feature_reranker_prefers_exact_names(built_index):
     q = "What did the Daily Ball say about the cup?"
     rows = np.arange(len(built_index.passages))
     qv = built_index.embedder.embed_batch([q])[0]
-    scores = FeatureReranker(weights=(0, 0, 0, 0, 1.0)).rerank(built_index.snapshot, q, qv, rows)
+    scores = FeatureReranker(weights=(0, 0, 0, 0, 1.0, 0, 0, 0, 0)).rerank(built_index.snapshot, q, qv, rows)
     assert scores.shape == (len(rows),)
     # only the exact-match feature counts: no passage mentions "Daily Ball" except none in the body
     assert set(np.round(scores, 6)) <= {0.0, 0.5, 1.0}
@@ -113,8 +113,9 @@ def test_exact_feature_reads_no_passage_text(built_index):
     rows = np.arange(len(ix.passages))
     question = "what did the ministers discuss about energy"
     assert key_terms(question) == []
-    F = feature_matrix(ix.snapshot, question, ix.question_vectors([question])[0], rows)
+    F = feature_matrix(ix.snapshot, question, ix.question_vectors([question])[0], rows, signals=False)
     assert (F[:, 4] == 0).all() and len(ix.passages._cache.items) == 0
-    named = feature_matrix(ix.snapshot, "What did Russia propose?", ix.question_vectors(["What did Russia propose?"])[0], rows)
+    named = feature_matrix(ix.snapshot, "What did Russia propose?", ix.question_vectors(["What did Russia propose?"])[0], rows,
+                           signals=False)
     russia = [i for i, p in enumerate(ix.passages) if "russia" in p.text.lower().split()]
     assert russia and sorted(np.flatnonzero(named[:, 4]).tolist()) == russia

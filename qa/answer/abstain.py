@@ -8,8 +8,8 @@ questions against articles), so the threshold is relative to the collection:
 
 `background` is the median best cosine that hand-written off-topic questions
 (`qa/offtopic_questions.txt`) reach in this index, measured once per loaded index. `margin`
-(`Settings.abstain_margin`) is calibrated by `bench/calibrate_abstention.py` on Cranfield's own
-questions against those off-topic ones, never on a set we report.
+(`Settings.abstain_margin`) is calibrated by `bench/calibrate_abstention.py` on the first halves
+of news question sets (answerable and unanswerable ones) and the off-topic questions.
 """
 
 from __future__ import annotations

@@ -18,14 +18,16 @@ import numpy as np
 
 from qa.errors import BadInput
 from qa.registry import Registry
+from qa.search.answer_signals import SIGNALS, answer_signals
 from qa.text.analyzer import key_terms
 from qa.storage.snapshot import IndexSnapshot
 
-FEATURES = ("dense", "bm25", "doc_bm25", "doc_dense", "exact")
+FEATURES = ("dense", "bm25", "doc_bm25", "doc_dense", "exact", "sent_dense") + SIGNALS
 
 
 def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
-                   dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
+                   dense: np.ndarray | None = None, bm25: np.ndarray | None = None,
+                   signals: bool = True) -> np.ndarray:
     """(len(rows), len(FEATURES)) features of candidate passages for one question.
 
     dense      cosine of passage and question
@@ -34,6 +36,10 @@ def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, 
     doc_dense  best cosine among the candidates of the same article (document-level evidence)
     exact      share of the question's names and numbers found as whole tokens in the passage
                (looked up in the passage BM25 postings, so no passage text is read)
+    sent_dense the best cosine of one of the passage's sentences with the question, from the
+               index's stored sentence vectors (0 for an index built without them)
+    sent_lex, answer_type, year   answer signals of the passage text (qa.search.answer_signals),
+               computed only when `signals` is true (they read each candidate's text)
 
     `dense` and `bm25` are the rows' cosines and raw passage BM25 scores when the caller has
     them already (retrieval computed both), so they are not computed twice.
@@ -64,6 +70,13 @@ def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, 
     terms = key_terms(question)
     if terms:  # from the BM25 postings, so no passage text is read
         F[:, 4] = np.mean([snap.sparse.rows_containing(t, rows) for t in terms], axis=0)
+    if signals and snap.sentences is not None and qvec is not None:
+        entries = [snap.sentences.spans(int(r)) for r in rows]
+        sims = snap.sentences.similarities(np.concatenate(entries), qvec) if n else np.zeros(0)
+        bounds = np.cumsum([0] + [len(e) for e in entries])
+        F[:, 5] = [sims[a:b].max() if b > a else 0.0 for a, b in zip(bounds[:-1], bounds[1:])]
+    if signals:
+        F[:, 6:] = answer_signals(question, [snap.passages[int(r)] for r in rows], snap.sparse.idf)
     return F
 
 
@@ -76,15 +89,16 @@ class FeatureReranker:
     names and numbers in news questions.
     """
 
-    weights: tuple[float, ...] = (1.0, 0.5, 0.3, 1.0, 0.1)
+    weights: tuple[float, ...] = (1.0, 0.5, 0.3, 1.0, 0.1, 0.0, 0.0, 0.0, 0.0)
     name: str = "features"
 
     def rerank(self, snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
                dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
         if len(rows) == 0:
             return np.zeros(0, dtype=np.float32)
-        F = feature_matrix(snap, question, qvec, rows, dense=dense, bm25=bm25)
-        return F @ np.asarray(self.weights, dtype=np.float32)
+        w = np.asarray(self.weights, dtype=np.float32)
+        F = feature_matrix(snap, question, qvec, rows, dense=dense, bm25=bm25, signals=bool(w[5:].any()))
+        return F @ w
 
 
 class CrossEncoderReranker:

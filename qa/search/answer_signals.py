@@ -1,0 +1,95 @@
+"""Answer signals: does a candidate passage hold what the question asks for, not only its topic?
+
+Retrieval and the document-level features find the right article; inside it, the lead passage
+matches the topic best while the passage holding the name or number asked for sits lower. These
+signals read the candidate's text, sentence by sentence:
+
+    sent_lex     the best sentence's IDF-weighted share of the question's terms: the terms of
+                 the question gathered in one sentence, where an answer usually stands
+    answer_type  the kind of answer the question asks for (a number, a date, a person, a place)
+                 appears in that sentence or the next, and is not a word of the question itself
+    year         the years the question names are in the passage's article (+1), or the article
+                 names only other years (-1, an account of another year's event); 0 otherwise
+                 (the article's years are those of its candidate passages)
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from qa.text.analyzer import tokenize
+from qa.text.sentences import split_sentences
+from qa.types import Passage
+
+SIGNALS = ("sent_lex", "answer_type", "year")
+
+_KINDS = (  # first match wins: "how many people" asks a number, "who" a person
+    ("number", re.compile(r"\b(how (many|much|far|long|old|big|large|tall|high|often)|what (number|percentage|"
+                          r"share|proportion|amount|sum|price|cost)|how much did)\b", re.I)),
+    ("date", re.compile(r"\b(when|what (year|date|day|month|time)|which (year|date|day|month))\b", re.I)),
+    ("person", re.compile(r"\b(who|whom|whose|which (person|man|woman|leader|president|minister))\b", re.I)),
+    ("place", re.compile(r"\b(where|which (city|country|town|state|region|province|island|place)|"
+                         r"what (city|country|town|state|region|place))\b", re.I)),
+)
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+                     r"forty|fifty|hundred|thousand|million|billion|dozen|half|quarter)\b", re.I)
+_MONTH = (r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t|tember)?|oct(ober)?|"
+          r"nov(ember)?|dec(ember)?")
+_DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d|({_MONTH})\.?\s+\d|\d+\s+({_MONTH})\b|monday|tuesday|wednesday|"
+                   r"thursday|friday|saturday|sunday|yesterday|today|tomorrow)", re.I)
+_CAPITAL = re.compile(r"\b[A-Z][\w'\u2019\-]+")  # a name: person, organisation or place
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+def question_kind(question: str) -> str | None:
+    """"number", "date", "person" or "place": the kind of answer a question asks for, if any."""
+    for kind, pattern in _KINDS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def _has_kind(kind: str, text: str, question_words: set[str]) -> bool:
+    """`text` holds a token of `kind` that is not a word of the question."""
+    if kind == "number":
+        found = [m.group() for m in _NUMBER.finditer(text)]
+    elif kind == "date":
+        found = [m.group() for m in _DATE.finditer(text)]
+    else:  # a person or a place: a capitalised word (stopwords such as "The" count as question words)
+        found = [m.group() for m in _CAPITAL.finditer(text)]
+    return any(not set(tokenize(f, stem=False)) <= question_words for f in found)
+
+
+def answer_signals(question: str, passages: list[Passage], idf) -> np.ndarray:
+    """(len(passages), len(SIGNALS)) answer signals (see the module docstring).
+
+    Args:
+        question: the cleaned question.
+        passages: the candidates.
+        idf: token -> IDF of the collection (the passage BM25 index's `idf`).
+    """
+    out = np.zeros((len(passages), len(SIGNALS)), dtype=np.float32)
+    weights = {t: idf(t) for t in set(tokenize(question))}
+    total = sum(weights.values())
+    kind = question_kind(question)
+    q_words = set(tokenize(question, stem=False))
+    q_years = set(_YEAR.findall(question))
+    article_years: dict[str, set[str]] = {}
+    if q_years:
+        for p in passages:
+            article_years.setdefault(p.doc_id, set()).update(_YEAR.findall(p.text))
+    for i, p in enumerate(passages):
+        spans = split_sentences(p.text) or [(0, len(p.text))]
+        sents = [p.text[s:e] for s, e in spans]
+        cover = [sum(weights[t] for t in weights.keys() & set(tokenize(s))) / total if total else 0.0
+                 for s in sents]
+        best = int(np.argmax(cover))
+        out[i, 0] = cover[best]
+        if kind is not None:
+            out[i, 1] = float(_has_kind(kind, " ".join(sents[best:best + 2]), q_words))
+        if q_years:
+            years = article_years[p.doc_id]
+            out[i, 2] = 1.0 if q_years <= years else (-1.0 if years else 0.0)
+    return out
