@@ -44,3 +44,24 @@ def test_listening_beyond_loopback_without_auth_warns(host, auth, warned):
     assert (msg is not None) == warned
     if warned:
         assert host in msg and "--auth" in msg and "--read-only" in msg
+
+
+def test_ui_evaluation_bounds_questions_times_k_and_keeps_few_result_folders(built_index, tmp_path, monkeypatch):
+    import json
+    import tempfile
+
+    from qa.ui import evaluate_tab
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    qs = tmp_path / "q.jsonl"
+    qs.write_text("\n".join(json.dumps({"question": f"cup final {i}", "answers": ["cup"]})
+                            for i in range(300)) + "\n")
+    with pytest.raises(BadInput, match="at most 200 here"):
+        evaluate_tab.run_evaluation(built_index, qs, ["bm25"], k=500)
+    with pytest.raises(BadInput, match="passages to rank; the limit here is 50,000"):
+        evaluate_tab.run_evaluation(built_index, qs, ["bm25", "dense"], k=100)
+    small = tmp_path / "small.jsonl"
+    small.write_text(json.dumps({"question": "cup final", "answers": ["cup"]}) + "\n")
+    for _ in range(5):
+        evaluate_tab.run_evaluation(built_index, small, ["bm25"], k=5)
+    assert len(list(tmp_path.glob("qa-eval-*"))) == evaluate_tab.KEEP_RUNS

@@ -8,6 +8,7 @@ results out.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from qa.ui import render
 QUESTION_EXTS = (".jsonl", ".csv")
 DEFAULT_K = 100
 SINGLE_SAMPLE = 5  # one-question latency samples per configuration (the CLI's default is 20)
+MAX_K = 200  # passages per question in the UI (the CLI allows 1000)
+MAX_WORK = 50_000  # questions x configurations x k: a larger run belongs to `qa eval`
+KEEP_RUNS = 3  # result folders kept for download; older ones are removed
 PER_QUESTION_HEADERS = ["config", "id", "question", "kind", "first relevant doc rank",
                         "first answer rank", "ndcg@10", "answer_hit@5", "top doc_id"]
 
@@ -51,20 +55,39 @@ def run_evaluation(index, path: str | Path, configs: list[str], k: int = DEFAULT
     if not configs:
         raise BadInput("pick at least one configuration to evaluate")
     k = check_k(int(k))
+    if k > MAX_K:
+        raise BadInput(f"k must be at most {MAX_K} here, got {k}; run `qa eval` for deeper rankings")
     try:
         qset = read_question_file(path)
     except BadInput as e:  # name the uploaded file, not its server-side temp path
         raise BadInput(str(e).replace(str(path), path.name)) from None
+    work = len(qset.questions) * len(configs) * k
+    if work > MAX_WORK:
+        raise BadInput(f"{len(qset.questions)} questions x {len(configs)} configurations x k={k} is "
+                       f"{work:,} passages to rank; the limit here is {MAX_WORK:,}. Use fewer questions, "
+                       "configurations or a smaller k, or run `qa eval` from the command line")
     run = evaluate_set(index, qset.questions, configs, k=k, single_sample=SINGLE_SAMPLE,
                        progress=progress, notes=qset.notes)
     results, meta = run.results, {"source": path.name, **run.meta}
-    out = Path(out_dir or tempfile.mkdtemp(prefix="qa-eval-"))
+    if out_dir is None:
+        _remove_old_runs(Path(tempfile.gettempdir()))
+    out = Path(out_dir or tempfile.mkdtemp(prefix=RUN_PREFIX))
     out.mkdir(parents=True, exist_ok=True)
     files = [out / "results.json", out / "results.csv", out / "report.md"]
     write_json(files[0], results, meta)
     write_csv(files[1], results)
     png = write_report(files[2], results, meta)
     return {"results": results, "meta": meta, "files": files + ([png] if png else []), "png": png}
+
+
+RUN_PREFIX = "qa-eval-"
+
+
+def _remove_old_runs(tmp: Path) -> None:
+    """Keep the newest KEEP_RUNS - 1 result folders (the next run makes one more)."""
+    runs = sorted(tmp.glob(f"{RUN_PREFIX}*"), key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in runs[KEEP_RUNS - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def metrics_table(results: dict) -> tuple[list[str], list[list]]:
