@@ -25,12 +25,13 @@ from qa.evaluation.metrics import contains_answer, ir_metrics
 from qa.evaluation.questions import beir_index, read_beir, read_question_file
 from qa.search.distinct import distinct_positions
 from qa.search.pipeline import PIPELINES, candidates_batch
+from qa.search.answer_signals import SIGNALS
 from qa.search.rerank import FEATURES, FeatureReranker, feature_matrix
 from qa.storage.builder import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT.parent / "shared" / "bench"
-SETTINGS = Settings()  # as `qa index` builds: with the sentence vectors the reranker reads
+SETTINGS = Settings().with_(sentence_vectors=False)  # what `qa eval` builds BEIR corpora with
 
 
 def featured(index, questions) -> list[dict]:
@@ -70,6 +71,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--cache", default=str(ROOT / ".cache" / "beir"))
     p.add_argument("--out", default=None)
+    p.add_argument("--guards", nargs="*", default=["time", "scifact"], choices=["time", "scifact"],
+                   help="document-qrel sets whose nDCG@10 must not drop (default both)")
     args = p.parse_args()
     sets = {}
     rgb = read_beir(BENCH / "rgb_en_fact")
@@ -88,10 +91,13 @@ def main() -> None:
     dix = Index.load(demo_dir, embedder=tix.embedder)
     demo = [q for q in read_question_file(ROOT / "data" / "questions" / "demo.jsonl").questions if q.answers]
     sets["demo"] = (dix, featured(dix, demo))
-    guards = {"time": (tix, featured(tix, time_beir.questions))}
-    sci = read_beir(BENCH / "scifact")
-    six, _ = beir_index(sci, args.cache, settings=SETTINGS)
-    guards["scifact"] = (six, featured(six, sci.questions))
+    guards = {}
+    if "time" in args.guards:
+        guards["time"] = (tix, featured(tix, time_beir.questions))
+    if "scifact" in args.guards:
+        sci = read_beir(BENCH / "scifact")
+        six, _ = beir_index(sci, args.cache, settings=SETTINGS)
+        guards["scifact"] = (six, featured(six, sci.questions))
 
     def halves(w):
         res = {}
@@ -105,7 +111,15 @@ def main() -> None:
 
     current = np.array(FeatureReranker().weights, dtype=np.float32)
     base = halves(current)
-    grid = {"sent_dense": [0, 0.25, 0.5, 1.0], "sent_lex": [0, 0.2, 0.3, 0.5], "answer_type": [0, 0.1, 0.2, 0.3],
+    previous = current.copy()  # the weights before the answer signals (issue 13)
+    previous[FEATURES.index("doc_dense")] = 1.0
+    previous[len(FEATURES) - len(SIGNALS):] = 0.0
+    ablation = {"before_answer_signals": halves(previous)}
+    for name in ("doc_dense",) + SIGNALS:  # each change of the default on its own, reverted
+        w = current.copy()
+        w[FEATURES.index(name)] = previous[FEATURES.index(name)]
+        ablation[f"without {name}"] = halves(w)
+    grid = {"sent_lex": [0, 0.2, 0.3, 0.5], "answer_type": [0, 0.1, 0.2, 0.3],
             "year": [0, 0.2, 0.4], "doc_dense": [1.0, 0.5], "dense": [1.0, 0.5]}
     results, best_tune = [], 0.0
     for combo in itertools.product(*grid.values()):
@@ -122,7 +136,7 @@ def main() -> None:
     ok = [r for r in results if all(r[1].get(n, 0) >= base[n]["ndcg@10"] - 0.002 for n in guards)]
     ok.sort(key=lambda r: -r[0])
     best = ok[0]
-    report = {"features": FEATURES, "current_weights": current.tolist(), "current": base,
+    report = {"features": FEATURES, "current_weights": current.tolist(), "current": base, "ablation": ablation,
               "best": {"weights": best[3].tolist(), "changed": best[2], "tune_mean_ah1": round(best[0], 4),
                        "scores": halves(best[3])},
               "top5": [[round(r[0], 4), r[2], r[1]] for r in ok[:5]]}

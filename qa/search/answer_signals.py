@@ -8,9 +8,8 @@ signals read the candidate's text, sentence by sentence:
                  the question gathered in one sentence, where an answer usually stands
     answer_type  the kind of answer the question asks for (a number, a date, a person, a place)
                  appears in that sentence or the next, and is not a word of the question itself
-    year         the years the question names are in the passage's article (+1), or the article
-                 names only other years (-1, an account of another year's event); 0 otherwise
-                 (the article's years are those of its candidate passages)
+    year         the years the question names are in the passage (+1), or the passage names only
+                 other years (-1, an account of another year's event); 0 otherwise
 """
 
 from __future__ import annotations
@@ -76,10 +75,6 @@ def answer_signals(question: str, passages: list[Passage], idf) -> np.ndarray:
     kind = question_kind(question)
     q_words = set(tokenize(question, stem=False))
     q_years = set(_YEAR.findall(question))
-    article_years: dict[str, set[str]] = {}
-    if q_years:
-        for p in passages:
-            article_years.setdefault(p.doc_id, set()).update(_YEAR.findall(p.text))
     for i, p in enumerate(passages):
         spans = split_sentences(p.text) or [(0, len(p.text))]
         sents = [p.text[s:e] for s, e in spans]
@@ -90,6 +85,6 @@ def answer_signals(question: str, passages: list[Passage], idf) -> np.ndarray:
         if kind is not None:
             out[i, 1] = float(_has_kind(kind, " ".join(sents[best:best + 2]), q_words))
         if q_years:
-            years = article_years[p.doc_id]
+            years = set(_YEAR.findall(p.text))
             out[i, 2] = 1.0 if q_years <= years else (-1.0 if years else 0.0)
     return out

@@ -22,7 +22,7 @@ from qa.search.answer_signals import SIGNALS, answer_signals
 from qa.text.analyzer import key_terms
 from qa.storage.snapshot import IndexSnapshot
 
-FEATURES = ("dense", "bm25", "doc_bm25", "doc_dense", "exact", "sent_dense") + SIGNALS
+FEATURES = ("dense", "bm25", "doc_bm25", "doc_dense", "exact") + SIGNALS
 
 
 def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
@@ -36,8 +36,6 @@ def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, 
     doc_dense  best cosine among the candidates of the same article (document-level evidence)
     exact      share of the question's names and numbers found as whole tokens in the passage
                (looked up in the passage BM25 postings, so no passage text is read)
-    sent_dense the best cosine of one of the passage's sentences with the question, from the
-               index's stored sentence vectors (0 for an index built without them)
     sent_lex, answer_type, year   answer signals of the passage text (qa.search.answer_signals),
                computed only when `signals` is true (they read each candidate's text)
 
@@ -70,13 +68,8 @@ def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, 
     terms = key_terms(question)
     if terms:  # from the BM25 postings, so no passage text is read
         F[:, 4] = np.mean([snap.sparse.rows_containing(t, rows) for t in terms], axis=0)
-    if signals and snap.sentences is not None and qvec is not None:
-        entries = [snap.sentences.spans(int(r)) for r in rows]
-        sims = snap.sentences.similarities(np.concatenate(entries), qvec) if n else np.zeros(0)
-        bounds = np.cumsum([0] + [len(e) for e in entries])
-        F[:, 5] = [sims[a:b].max() if b > a else 0.0 for a, b in zip(bounds[:-1], bounds[1:])]
     if signals:
-        F[:, 6:] = answer_signals(question, [snap.passages[int(r)] for r in rows], snap.sparse.idf)
+        F[:, 5:] = answer_signals(question, [snap.passages[int(r)] for r in rows], snap.sparse.idf)
     return F
 
 
@@ -84,12 +77,14 @@ def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, 
 class FeatureReranker:
     """A weighted sum of `FEATURES`.
 
-    Weights from bench/tune_rerank.py on the first half of TIME's questions (nDCG@10 there
-    0.771 -> 0.790, held-out half 0.705 -> 0.719); `exact` ties on TIME and is kept at 0.1 for
-    names and numbers in news questions.
+    The first five weights from bench/tune_rerank.py on the first half of TIME's questions
+    (nDCG@10 there 0.771 -> 0.790, held-out half 0.705 -> 0.719); then `doc_dense` 1.0 -> 0.5 and
+    the answer signals from bench/tune_answer.py on the first halves of rgb_en_fact, the TIME
+    news set and the demo set (answer-hit@1 there 0.703 -> 0.738; SciFact and TIME nDCG@10 as
+    guards, bench/RESULTS.md).
     """
 
-    weights: tuple[float, ...] = (1.0, 0.5, 0.3, 1.0, 0.1, 0.0, 0.0, 0.0, 0.0)
+    weights: tuple[float, ...] = (1.0, 0.5, 0.3, 0.5, 0.1, 0.3, 0.2, 0.2)
     name: str = "features"
 
     def rerank(self, snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
