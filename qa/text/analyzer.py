@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 
 _TOKEN = re.compile(r"\w+(?:[-'\u2019.]\w+)*")
+_PARTS = re.compile(r"[-'.]")
 
 
 @lru_cache(maxsize=1)
@@ -31,19 +32,20 @@ def tokenize(text: str, stem: bool = True) -> list[str]:
     """BM25 tokens of one text (see module docstring)."""
     stop = stopwords()
     out: list[str] = []
-    for m in _TOKEN.finditer(text.lower()):
-        tok = m.group().replace("\u2019", "'")
+    for tok in _TOKEN.findall(text.lower().replace("\u2019", "'")):
         if tok.endswith("'s"):
             tok = tok[:-2]
-        parts = re.split(r"[-'.]", tok)
-        if len(parts) > 1:
+        parts = _PARTS.split(tok) if ("-" in tok or "'" in tok or "." in tok) else None
+        if parts is not None and len(parts) > 1:
             out.append(tok)
             out.extend(p for p in parts if p and p not in stop)
         elif tok and tok not in stop:
             out.append(tok)
-    if stem:
-        stemmer = _stemmer()
-        out = [stemmer.stemWord(t) if t.isalpha() else t for t in out]
+    if stem and out:
+        # one call into the C stemmer for all alphabetic tokens (numbers stay as they are)
+        alpha = [i for i, t in enumerate(out) if t.isalpha()]
+        for i, s in zip(alpha, _stemmer().stemWords([out[i] for i in alpha])):
+            out[i] = s
     return out
 
 
