@@ -86,13 +86,17 @@ class FeatureReranker:
 
     weights: tuple[float, ...] = (1.0, 0.5, 0.3, 0.5, 0.1, 0.3, 0.2, 0.2)
     name: str = "features"
+    signal_depth: int = 30  # fused candidates whose text the answer signals read (~6 ms for 30)
 
     def rerank(self, snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
                dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
         if len(rows) == 0:
             return np.zeros(0, dtype=np.float32)
         w = np.asarray(self.weights, dtype=np.float32)
-        F = feature_matrix(snap, question, qvec, rows, dense=dense, bm25=bm25, signals=bool(w[5:].any()))
+        F = feature_matrix(snap, question, qvec, rows, dense=dense, bm25=bm25, signals=False)
+        n = min(len(rows), self.signal_depth)
+        if w[5:].any() and n:  # the answer signals read passage text: the best-fused candidates only
+            F[:n, 5:] = answer_signals(question, [snap.passages[int(r)] for r in rows[:n]], snap.sparse.idf)
         return F @ w
 
 
