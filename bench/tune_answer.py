@@ -41,7 +41,8 @@ def featured(index, questions) -> list[dict]:
     qv = index.question_vectors(texts)
     for q, v, c in zip(questions, qv, candidates_batch(snap, PIPELINES.get("hybrid"), texts, 100, None, qv)):
         ps = [snap.passages[int(r)] for r in c.rows]
-        out.append({"q": q, "rows": c.rows, "F": feature_matrix(snap, q.text, v, c.rows, dense=c.dense, bm25=c.bm25),
+        out.append({"q": q, "rows": c.rows, "F": feature_matrix(snap, q.text, v, c.rows, dense=c.dense, bm25=c.bm25,
+                                                               signal_depth=FeatureReranker().signal_depth),
                     "passages": ps})
     return out
 

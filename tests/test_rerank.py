@@ -113,9 +113,9 @@ def test_exact_feature_reads_no_passage_text(built_index):
     rows = np.arange(len(ix.passages))
     question = "what did the ministers discuss about energy"
     assert key_terms(question) == []
-    F = feature_matrix(ix.snapshot, question, ix.question_vectors([question])[0], rows, signals=False)
+    F = feature_matrix(ix.snapshot, question, ix.question_vectors([question])[0], rows, signal_depth=0)
     assert (F[:, 4] == 0).all() and len(ix.passages._cache.items) == 0
     named = feature_matrix(ix.snapshot, "What did Russia propose?", ix.question_vectors(["What did Russia propose?"])[0], rows,
-                           signals=False)
+                           signal_depth=0)
     russia = [i for i, p in enumerate(ix.passages) if "russia" in p.text.lower().split()]
     assert russia and sorted(np.flatnonzero(named[:, 4]).tolist()) == russia

@@ -27,7 +27,7 @@ FEATURES = ("dense", "bm25", "doc_bm25", "doc_dense", "exact") + SIGNALS
 
 def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
                    dense: np.ndarray | None = None, bm25: np.ndarray | None = None,
-                   signals: bool = True) -> np.ndarray:
+                   signal_depth: int | None = None) -> np.ndarray:
     """(len(rows), len(FEATURES)) features of candidate passages for one question.
 
     dense      cosine of passage and question
@@ -37,7 +37,8 @@ def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, 
     exact      share of the question's names and numbers found as whole tokens in the passage
                (looked up in the passage BM25 postings, so no passage text is read)
     sent_lex, answer_type, year   answer signals of the passage text (qa.search.answer_signals),
-               computed only when `signals` is true (they read each candidate's text)
+               for the first `signal_depth` rows only (all when None, none when 0): they read
+               each candidate's text
 
     `dense` and `bm25` are the rows' cosines and raw passage BM25 scores when the caller has
     them already (retrieval computed both), so they are not computed twice.
@@ -68,8 +69,9 @@ def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, 
     terms = key_terms(question)
     if terms:  # from the BM25 postings, so no passage text is read
         F[:, 4] = np.mean([snap.sparse.rows_containing(t, rows) for t in terms], axis=0)
-    if signals:
-        F[:, 5:] = answer_signals(question, [snap.passages[int(r)] for r in rows], snap.sparse.idf)
+    m = n if signal_depth is None else min(n, signal_depth)
+    if m:
+        F[:m, 5:] = answer_signals(question, [snap.passages[int(r)] for r in rows[:m]], snap.sparse.idf)
     return F
 
 
@@ -93,10 +95,9 @@ class FeatureReranker:
         if len(rows) == 0:
             return np.zeros(0, dtype=np.float32)
         w = np.asarray(self.weights, dtype=np.float32)
-        F = feature_matrix(snap, question, qvec, rows, dense=dense, bm25=bm25, signals=False)
-        n = min(len(rows), self.signal_depth)
-        if w[5:].any() and n:  # the answer signals read passage text: the best-fused candidates only
-            F[:n, 5:] = answer_signals(question, [snap.passages[int(r)] for r in rows[:n]], snap.sparse.idf)
+        # the answer signals read passage text: the best-fused candidates only
+        F = feature_matrix(snap, question, qvec, rows, dense=dense, bm25=bm25,
+                           signal_depth=self.signal_depth if w[5:].any() else 0)
         return F @ w
 
 

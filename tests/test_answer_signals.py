@@ -1,0 +1,52 @@
+"""Answer signals (issue 13): hand-checked on tiny passages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.search.answer_signals import SIGNALS, answer_signals, question_kind
+from qa.types import Passage
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("How many troops are stationed in Germany?", "number"), ("How much did it cost?", "number"),
+    ("When did the summit open?", "date"), ("In what year was he born?", "date"),
+    ("Who acquired WhatsApp?", "person"), ("Where is the summit held?", "place"),
+    ("Which country won the most medals?", "place"), ("What did Russia propose?", None)])
+def test_question_kind(question, kind):
+    assert question_kind(question) == kind
+
+
+def _p(text: str, doc: str = "d") -> Passage:
+    return Passage(f"{doc}:0", doc, text, 0, len(text))
+
+
+def test_signals_prefer_the_sentence_with_the_terms_the_answer_type_and_the_year():
+    q = "Who acquired WhatsApp in 2014?"
+    right = _p("WhatsApp grew quickly. Facebook acquired WhatsApp in 2014 for 19 billion dollars.")
+    topical = _p("WhatsApp is a messaging service. It was popular in 2015 with teenagers.")
+    F = answer_signals(q, [right, topical], lambda t: 1.0)
+    sent_lex, answer_type, year = (SIGNALS.index(n) for n in ("sent_lex", "answer_type", "year"))
+    # "acquired", "whatsapp", "2014" of the terms who/acquired/whatsapp/2014 stand in one sentence
+    assert F[0, sent_lex] == pytest.approx(0.75) and F[1, sent_lex] == pytest.approx(0.25)
+    assert F[0, answer_type] == 1.0  # "Facebook": a name that is not a word of the question
+    assert F[0, year] == 1.0 and F[1, year] == -1.0  # 2015 only: another year's account
+
+
+def test_a_question_without_years_or_kind_leaves_those_signals_at_zero():
+    F = answer_signals("What did Russia propose on decarbonization?", [_p("Russia proposed talks in 2021.")],
+                       lambda t: 1.0)
+    assert F[0, SIGNALS.index("answer_type")] == 0 and F[0, SIGNALS.index("year")] == 0
+
+
+def test_feature_matrix_reads_text_only_for_the_first_signal_depth_rows(built_index):
+    from qa.search.rerank import FEATURES, feature_matrix
+
+    rows = np.arange(len(built_index.passages))
+    q = "Who won the cup final on Saturday?"
+    qv = built_index.question_vectors([q])[0]
+    full = feature_matrix(built_index.snapshot, q, qv, rows)
+    two = feature_matrix(built_index.snapshot, q, qv, rows, signal_depth=2)
+    k = len(FEATURES) - len(SIGNALS)
+    assert np.array_equal(two[:2], full[:2]) and not two[2:, k:].any() and full[:, k:].any()
