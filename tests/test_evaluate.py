@@ -435,3 +435,21 @@ def test_evaluate_set_reports_cumulative_progress_per_configuration(built_index)
     assert list(dict.fromkeys(c for _, _, c in calls)) == ["bm25", "dense"]  # one after the other
     assert [d for d, _, c in calls if c == "bm25"][-1] == n and calls[-1] == (2 * n, 2 * n, "dense")
     assert [d for d, _, _ in calls] == sorted(d for d, _, _ in calls)
+
+
+def test_outputs_are_safe_for_spreadsheets_markdown_and_trec(built_index, tmp_path, capsys):
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_text(json.dumps({"id": "q 1", "question": "=HYPERLINK(\"http://x\") <script>alert(1)</script> cup?",
+                                   "answers": ["zebra"], "doc_ids": ["football"]}) + "\n")  # imperfect: reported
+    out = tmp_path / "o"
+    out.mkdir()
+    assert main(["eval", str(hostile), "--index", str(built_index.folder), "--config", "dense",
+                 "--csv", str(out / "r.csv"), "--report", str(out / "r.md"),
+                 "--run-file", str(out / "r.trec")]) == 0
+    capsys.readouterr()
+    row = next(csv.DictReader(open(out / "r.csv")))
+    assert row["question"].startswith("'=HYPERLINK")  # shown as text, not run as a formula
+    report = (out / "r.md").read_text()
+    assert "<script>" not in report and "&lt;script&gt;" in report
+    lines = (out / "r.trec").read_text().splitlines()
+    assert lines and all(len(line.split()) == 6 for line in lines) and lines[0].startswith("q%201 Q0 ")

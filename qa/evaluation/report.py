@@ -6,7 +6,9 @@ Formatting only: every number here was computed by `qa.evaluation.runner` and `q
 from __future__ import annotations
 
 import csv
+import html
 import json
+import re
 from pathlib import Path
 
 from qa.evaluation.metrics import ANSWER_METRICS, CURVE_CUTOFFS, IR_METRICS
@@ -63,11 +65,12 @@ def write_csv(path: Path, results: dict[str, ConfigResult]) -> None:
         for name, r in results.items():
             for row in r.per_question:
                 top = row["top_hit"] or {}
-                w.writerow({"config": name, **{c: row[c] for c in cols[1:6]},
-                            **{m: row["metrics"].get(m, "") for m in TABLE_METRICS},
-                            "top_doc_id": top.get("doc_id", ""), "top_score": top.get("score", ""),
-                            "top_text": top.get("text", ""), "latency_ms": row["latency_ms"],
-                            "unknown_doc_ids": "|".join(row["unknown_doc_ids"])})
+                record = {"config": name, **{c: row[c] for c in cols[1:6]},
+                          **{m: row["metrics"].get(m, "") for m in TABLE_METRICS},
+                          "top_doc_id": top.get("doc_id", ""), "top_score": top.get("score", ""),
+                          "top_text": top.get("text", ""), "latency_ms": row["latency_ms"],
+                          "unknown_doc_ids": "|".join(row["unknown_doc_ids"])}
+                w.writerow({k: _csv_cell(v) for k, v in record.items()})
 
 
 def run_file_paths(path: Path, configs: list[str]) -> dict[str, Path]:
@@ -77,6 +80,20 @@ def run_file_paths(path: Path, configs: list[str]) -> dict[str, Path]:
     if len(configs) == 1:
         return {configs[0]: path}
     return {c: path.with_name(f"{path.stem}.{c}{path.suffix}") for c in configs}
+
+
+def _csv_cell(value):
+    """A CSV value a spreadsheet shows as text: a string starting like a formula (= + - @, tab,
+    carriage return) gets a leading apostrophe; numbers stay numbers."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def trec_id(value: str) -> str:
+    """An id safe in a whitespace-separated TREC line: white space and % percent-encoded
+    ("a b" -> "a%20b"); ids without them are unchanged, so they still match the qrels."""
+    return re.sub(r"[\s%]", lambda m: f"%{ord(m.group()):02X}", str(value))
 
 
 def write_run_file(path: Path, results: dict[str, ConfigResult]) -> list[Path]:
@@ -93,7 +110,7 @@ def write_run_file(path: Path, results: dict[str, ConfigResult]) -> list[Path]:
         with open(paths[name], "w", encoding="utf-8") as fh:
             for qid, docs in r.runs.items():
                 for rank, d in enumerate(docs, 1):
-                    fh.write(f"{qid} Q0 {d} {rank} {len(docs) - rank + 1} {name}\n")
+                    fh.write(f"{trec_id(qid)} Q0 {trec_id(d)} {rank} {len(docs) - rank + 1} {name}\n")
     return list(paths.values())
 
 
@@ -125,7 +142,14 @@ def plot_recall(path: Path, results: dict[str, ConfigResult]) -> bool:
 
 
 def _md_cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Text for one line of the Markdown report: one line, HTML escaped (a question or passage
+    holding <script> is shown, not run, by renderers that pass HTML through), pipes escaped."""
+    return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
+
+
+def _md_code(text: str) -> str:
+    """An id as a Markdown code span (backticks inside it become apostrophes)."""
+    return "`" + " ".join(str(text).split()).replace("`", "'") + "`"
 
 
 def write_report(path: Path, results: dict[str, ConfigResult], meta: dict, worst: int = 5) -> Path | None:
@@ -138,7 +162,7 @@ def write_report(path: Path, results: dict[str, ConfigResult], meta: dict, worst
     png = path.with_name(path.stem + "-recall.png")
     has_png = plot_recall(png, results)
     cols = _present(results)
-    out = [f"# Evaluation: {meta.get('source', '')}", "",
+    out = [f"# Evaluation: {_md_cell(meta.get('source', ''))}", "",
            f"Index `{meta.get('index', '')}`, k = {meta.get('k')} passages per question, "
            f"{meta.get('questions')} questions. Document metrics by pytrec_eval (a document ranks at "
            "its best passage); answer-hit counts passages containing an answer string. Latency: "
@@ -167,14 +191,14 @@ def write_report(path: Path, results: dict[str, ConfigResult], meta: dict, worst
             out.append(", ".join(facts) + " (- = not in the top k)")
             out.append("")
             for p in r.previews.get(row["id"], []):
-                out.append(f"{p['rank']}. `{p['doc_id']}` ({p['score']:.3f}) {_md_cell(p['text'])}")
+                out.append(f"{p['rank']}. {_md_code(p['doc_id'])} ({p['score']:.3f}) {_md_cell(p['text'])}")
             out.append("")
         nothing = [row for row in r.per_question if row["kind"] == "nothing"]
         if nothing:
             out += [f"Questions that should find nothing ({name}): top hit shown", ""]
             for row in nothing:
                 top = row["top_hit"] or {}
-                out.append(f"- {_md_cell(row['question'])} -> `{top.get('doc_id', '')}` "
+                out.append(f"- {_md_cell(row['question'])} -> {_md_code(top.get('doc_id', ''))} "
                            f"({_fmt(top.get('score'))}) {_md_cell(top.get('text', ''))[:160]}")
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
     return png if has_png else None
