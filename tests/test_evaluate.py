@@ -453,3 +453,14 @@ def test_outputs_are_safe_for_spreadsheets_markdown_and_trec(built_index, tmp_pa
     assert "<script>" not in report and "&lt;script&gt;" in report
     lines = (out / "r.trec").read_text().splitlines()
     assert lines and all(len(line.split()) == 6 for line in lines) and lines[0].startswith("q%201 Q0 ")
+
+
+def test_question_sets_with_bare_cr_long_fields_and_line_separators_are_read(tmp_path):
+    long_q = "Which team won the cup final " + "really " * 30_000 + "?"  # ~210,000 characters
+    f = tmp_path / "set.csv"
+    f.write_bytes(f'question,answers\r"Who won the cup?",late goal\r"{long_q}",x\r'.encode())
+    assert [q.text[:7] for q in read_question_file(f).questions] == ["Who won", "Which t"]
+    j = tmp_path / "set.jsonl"
+    j.write_text(json.dumps({"question": "Cup\u2028final\u0085winner?", "answers": ["goal"]},
+                            ensure_ascii=False) + "\n", encoding="utf-8")
+    assert len(read_question_file(j).questions) == 1

@@ -63,11 +63,15 @@ def _read_text(path: Path) -> str:
         raise BadInput(f"{path}: {e}; expected one record per line") from None
 
 
+MAX_CSV_FIELD = 64 * 2**20
+
+
 def _json_lines(text: str, parse, problems: list[str]):
     """(line number, parse(record, line number)) for each non-blank JSON line of `text`; a
     malformed line, or one `parse` rejects with BadInput, is named in `problems` instead, and a
     record `parse` maps to None is skipped."""
-    for n, line in enumerate(text.splitlines(), 1):
+    # only "\n" ends a record: U+2028, U+0085 and friends are valid inside JSON strings
+    for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
@@ -153,7 +157,9 @@ def read_question_file(path: str | Path) -> QuestionSet:
     if ext == ".jsonl":
         questions += [q for _, q in _json_lines(text, record_to_question, problems)]
     else:
-        reader = csv.DictReader(io.StringIO(text))
+        csv.field_size_limit(MAX_CSV_FIELD)  # the csv module's default is 128 KiB
+        # any line ending: CR LF, LF, or the bare CR of old Mac exports
+        reader = csv.DictReader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"), newline=""))
         cols = {(c or "").strip().lower() for c in reader.fieldnames or []}
         if "question" not in cols:
             raise BadInput(f"{path}: CSV needs a 'question' column (has: {', '.join(sorted(cols)) or 'none'})")
