@@ -11,16 +11,14 @@ is indexed once into a cache folder keyed by the corpus content and the index se
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.settings import Settings
 from qa.errors import BadInput
-from qa.ingest.decode import decode_bytes
+from qa.ingest.decode import csv_rows, decode_bytes
 from qa.types import Article
 
 MAX_PROBLEMS_SHOWN = 5
@@ -157,9 +155,7 @@ def read_question_file(path: str | Path) -> QuestionSet:
     if ext == ".jsonl":
         questions += [q for _, q in _json_lines(text, record_to_question, problems)]
     else:
-        csv.field_size_limit(MAX_CSV_FIELD)  # the csv module's default is 128 KiB
-        # any line ending: CR LF, LF, or the bare CR of old Mac exports
-        reader = csv.DictReader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"), newline=""))
+        reader = csv_rows(text, MAX_CSV_FIELD)
         cols = {(c or "").strip().lower() for c in reader.fieldnames or []}
         if "question" not in cols:
             raise BadInput(f"{path}: CSV needs a 'question' column (has: {', '.join(sorted(cols)) or 'none'})")

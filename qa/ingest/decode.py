@@ -1,8 +1,11 @@
-"""Bytes -> text for files users feed us: UTF-8, UTF-16 (BOM or not), Latin-1/CP1252; binary refused."""
+"""Bytes -> text for files users feed us: UTF-8, UTF-16 (BOM or not), Latin-1/CP1252; binary refused;
+and CSV text -> rows, whatever its line endings."""
 
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 
 from qa.errors import BadInput
 
@@ -44,3 +47,10 @@ def _strict(data: bytes, encoding: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as e:
         raise BadInput(f"not valid {encoding} text at byte {e.start}") from None
+
+
+def csv_rows(text: str, field_limit: int) -> csv.DictReader:
+    """A `csv.DictReader` over `text` with any line endings (CR LF, LF, or the bare CR of old Mac
+    exports) and fields up to `field_limit` characters (the csv module's default is 128 KiB)."""
+    csv.field_size_limit(field_limit)
+    return csv.DictReader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"), newline=""))

@@ -10,7 +10,6 @@ Unreadable input never stops the run: it is reported per file with the reason.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from qa.errors import BadInput
-from qa.ingest.decode import decode_bytes
+from qa.ingest.decode import csv_rows, decode_bytes
 from qa.ingest.limits import clean_id, fit_fields
 from qa.types import Article
 
@@ -207,8 +206,7 @@ def read_records(path: Path, text: str, report: IngestReport) -> list[tuple[str,
             except BadInput as e:
                 report.problems.append((f"{path}:{n}", str(e)))
         return out
-    csv.field_size_limit(MAX_FILE_BYTES)  # an article body is one field; the default is 128 KiB
-    reader = csv.DictReader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"), newline=""))
+    reader = csv_rows(text, MAX_FILE_BYTES)  # an article body is one field
     try:
         cols = {(c or "").strip().lower() for c in (reader.fieldnames or [])}
         if "text" not in cols:
