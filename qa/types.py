@@ -6,6 +6,7 @@ survives chunking, embedding, fusion and reranking without ever matching text ag
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,7 +18,10 @@ class Article:
     """One news article as a reader sees it.
 
     `body` is the text that passages are sliced from; `title` is kept apart and never part of
-    the cited text. `date` is an ISO date (YYYY-MM-DD) or "" when unknown.
+    the cited text. `date` is an ISO date (YYYY-MM-DD) or "" when unknown; `date_text` keeps a
+    date known only in part ("June 11": no year) for display, never an invented year.
+    `language` is an ISO 639-1 code ("en", "ru") or "" when unknown. `pages` holds the body offset
+    where each page of a paged source (PDF) starts, so a passage's page is known from its offset.
     """
 
     doc_id: str
@@ -29,6 +33,9 @@ class Article:
     dateline: str = ""
     byline: str = ""
     path: str = ""
+    date_text: str = ""
+    language: str = ""
+    pages: tuple[int, ...] = ()
 
     @property
     def content_hash(self) -> str:
@@ -37,9 +44,17 @@ class Article:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def page_at(self, char: int) -> int | None:
+        """The 1-based page that body offset `char` falls on, or None for an unpaged article."""
+        if not self.pages:
+            return None
+        return bisect_right(self.pages, char) or 1
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Article":
-        return cls(**{k: d.get(k, "") for k in cls.__dataclass_fields__})
+        kw: dict[str, Any] = {k: d.get(k, "") for k in cls.__dataclass_fields__}
+        kw["pages"] = tuple(int(x) for x in (d.get("pages") or ()))
+        return cls(**kw)
 
 
 @dataclass(frozen=True)
