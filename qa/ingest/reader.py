@@ -3,7 +3,8 @@
 Plain text and Markdown are parsed the way a reader sees a news page: boilerplate lines ("All
 news", "About the author" and what follows) are dropped, the first line is the title, a byline
 ("Written by X") and a dateline ("MOSCOW, June 11. /TASS/." or "MOSCOW (TASS):") give source,
-place and date. HTML goes through trafilatura. JSONL and CSV hold one article per record.
+place and date (read by `qa.ingest.dates`: a date without a year is kept as written in
+`date_text`, never completed). HTML goes through trafilatura. JSONL and CSV hold one article per record.
 Unreadable input never stops the run: it is reported per file with the reason.
 """
 
@@ -12,13 +13,14 @@ from __future__ import annotations
 import csv
 import json
 import re
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qa.errors import BadInput
+from qa.ingest.dates import NO_DATE, ParsedDate, best_date, date_line, find_date, parse_date
 from qa.ingest.decode import csv_rows, decode_bytes
 from qa.ingest.limits import clean_id, fit_fields
+from qa.text.language import detect_language
 from qa.types import Article
 
 TEXT_EXTS = {".txt", ".md", ".markdown"}
@@ -34,12 +36,7 @@ BOILERPLATE_LINES = {
     "follow us", "comments", "related", "related articles", "tweet", "email",
 }
 FOOTER_STARTS = ("about the author", "related articles", "read also", "more from", "comments (")
-MONTHS = {m: i for i, m in enumerate(
-    "january february march april may june july august september october november december".split(), 1)}
 _MONTH_RE = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
-_DATE_MDY = re.compile(rf"\b({_MONTH_RE})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b")
-_DATE_DMY = re.compile(rf"\b(\d{{1,2}})\s+({_MONTH_RE})(?:,?\s+(\d{{4}}))?\b")
-_DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _DATELINE_SLASH = re.compile(  # MOSCOW, June 11. /TASS/.
     rf"^(?P<place>[A-Z][A-Z .'\-]{{1,40}}),\s*(?P<date>{_MONTH_RE}\s+\d{{1,2}}(?:,\s*\d{{4}})?)\.?"
     r"\s*/(?P<agency>[^/\n]{2,40})/\.?")
@@ -47,6 +44,8 @@ _DATELINE_PAREN = re.compile(  # MOSCOW (TASS): / LONDON (Reuters) -
     r"^(?P<place>[A-Z][A-Z .'\-]{1,40}?)\s*\((?P<agency>[A-Za-z][\w .&'\-]{1,40})\)\s*[:\-\u2013\u2014]")
 _DATELINE_DATE = re.compile(  # WASHINGTON, March 3, 2022 -
     rf"^(?P<place>[A-Z][A-Z .'\-]{{1,40}}),\s*(?P<date>{_MONTH_RE}\s+\d{{1,2}}(?:,\s*\d{{4}})?)\s*[:\-\u2013\u2014.]")
+_DATELINE_ANY = re.compile(  # МОСКВА, 11 июня. /ТАСС/. -- any script, the date as written
+    r"^(?P<place>[A-ZА-ЯЁ][A-ZА-ЯЁ .'\-]{1,40}),\s*(?P<date>[^/\n]{3,40}?)\.?\s*/(?P<agency>[^/\n]{2,40})/\.?")
 _BYLINE = re.compile(r"^(?:written by|by|posted by|author:)\s+(?P<name>.{2,80})$", re.I)
 _HEADER = re.compile(r"^(title|source|date|url|byline|author|dateline)\s*:\s*(.*)$", re.I)
 
@@ -62,37 +61,7 @@ class IngestReport:
 
 def normalize_date(text: str) -> str:
     """ISO date (YYYY-MM-DD) from common news spellings, or "" when there is no full date."""
-    text = (text or "").strip()
-    if not text:
-        return ""
-    m = _DATE_ISO.search(text)
-    if m:
-        return _iso(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    m = _DATE_MDY.search(text)
-    if m and m.group(3):
-        return _iso(int(m.group(3)), _month(m.group(1)), int(m.group(2)))
-    m = _DATE_DMY.search(text)
-    if m and m.group(3):
-        return _iso(int(m.group(3)), _month(m.group(2)), int(m.group(1)))
-    return ""
-
-
-def _month(name: str) -> int:
-    name = name.lower().rstrip(".")
-    for full, num in MONTHS.items():
-        if full.startswith(name[:3]):
-            return num
-    return 0
-
-
-def _iso(y: int, m: int, d: int) -> str:
-    """The ISO date, or "" for one that does not exist (2026-02-30 is not a date)."""
-    if not 1000 <= y <= 9999:
-        return ""
-    try:
-        return date(y, m, d).isoformat()
-    except ValueError:
-        return ""
+    return parse_date(text).iso
 
 
 def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -> Article:
@@ -122,6 +91,12 @@ def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -
             ln = re.sub(r"^#{1,6}\s+", "", ln)
         kept.append(ln)
     paras = [p for p in _paragraphs(kept)]
+    dates = [parse_date(meta.get("date", ""))]
+    for p in paras[:4]:  # a line that is only a date ("11 июня 2021", "Published: ...") is metadata
+        found = date_line(p) if len(paras) > 1 else NO_DATE
+        if found:
+            dates.append(found)
+            paras.remove(p)
     title = meta.get("title", "")
     if not title and paras and len(paras[0]) <= 300:
         title = paras.pop(0)
@@ -132,22 +107,38 @@ def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -
             byline = m.group("name").strip()
             paras.pop(j)
             break
+    byline, by_date = _split_byline(byline)
     body = "\n\n".join(paras).strip()
     if not body:
         raise BadInput("no article text after the title; expected a title line, then the body")
-    source, dateline, date = meta.get("source", ""), meta.get("dateline", ""), meta.get("date", "")
-    agency = ""
-    for p in paras[:3]:
-        m = _DATELINE_SLASH.match(p) or _DATELINE_PAREN.match(p) or _DATELINE_DATE.match(p)
-        if m:
-            dateline = dateline or m.group(0).rstrip(" :-\u2013\u2014").strip()
-            agency = m.groupdict().get("agency") or ""
-            date = date or m.groupdict().get("date") or ""
-            break
-    source = source or byline or agency.strip()
+    source, dateline = meta.get("source", ""), meta.get("dateline", "")
+    found_line, agency, line_date = _dateline(paras)
+    dateline = dateline or found_line
+    source = source or byline or agency
+    when = best_date([*dates, parse_date(line_date), by_date])
     return Article(
-        doc_id=doc_id, title=title, body=body, source=source, date=normalize_date(date),
+        doc_id=doc_id, title=title, body=body, source=source, date=when.iso, date_text=when.text,
         url=meta.get("url", ""), dateline=dateline, byline=byline, path=path)
+
+
+def _dateline(paras: list[str]) -> tuple[str, str, str]:
+    """(dateline, agency, its date as written) of the first of `paras[:3]` that opens with one."""
+    for p in paras[:3]:
+        m = (_DATELINE_SLASH.match(p) or _DATELINE_PAREN.match(p) or _DATELINE_DATE.match(p)
+             or _DATELINE_ANY.match(p))
+        if m:
+            return (m.group(0).rstrip(" :-\u2013\u2014").strip(), (m.groupdict().get("agency") or "").strip(),
+                    m.groupdict().get("date") or "")
+    return "", "", ""
+
+
+def _split_byline(byline: str) -> tuple[str, ParsedDate]:
+    """("Jane Doe", its date) of a byline that carries a date ("Jane Doe, June 11, 2021")."""
+    found, (s, e) = find_date(byline) if any(c.isdigit() for c in byline) else (NO_DATE, (0, 0))
+    if not found:
+        return byline, NO_DATE
+    name = byline[:s].strip(" ,;|-\u2013\u2014\u00b7") or byline[e:].strip(" ,;|-\u2013\u2014\u00b7")
+    return name, found
 
 
 def _paragraphs(lines: list[str]) -> list[str]:
@@ -159,7 +150,9 @@ def parse_html(html: str, doc_id: str, path: str = "") -> Article:
     """Main text and metadata of an HTML page via trafilatura."""
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
+    # no extensive date search: it turns a "(c) 2021" footer into 2021-01-01, a day the page never states
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
+                                      date_extraction_params={"extensive_search": False, "original_date": True})
     if doc is None:
         raise BadInput("no main text found in the HTML page")
     get = (lambda k: getattr(doc, k, None)) if not isinstance(doc, dict) else doc.get
@@ -167,11 +160,12 @@ def parse_html(html: str, doc_id: str, path: str = "") -> Article:
     if not body:
         raise BadInput("no main text found in the HTML page")
     paras = [ln.strip() for ln in body.split("\n") if ln.strip()]
+    dateline, agency, line_date = _dateline(paras)
+    when = best_date([parse_date(get("date") or ""), parse_date(line_date)])
     return Article(
         doc_id=doc_id, title=(get("title") or "").strip(), body="\n\n".join(paras),
-        source=(get("sitename") or get("author") or "").strip(),
-        date=normalize_date(get("date") or ""), url=(get("url") or "").strip(),
-        byline=(get("author") or "").strip(), path=path)
+        source=(get("sitename") or get("author") or agency).strip(), date=when.iso, date_text=when.text,
+        url=(get("url") or "").strip(), dateline=dateline, byline=(get("author") or "").strip(), path=path)
 
 
 def record_to_article(rec: dict, fallback_id: str, path: str = "") -> Article:
@@ -184,9 +178,10 @@ def record_to_article(rec: dict, fallback_id: str, path: str = "") -> Article:
     raw_id = rec.get("id") or rec.get("_id")
     doc_id = str(raw_id) if raw_id is not None and clean_id(raw_id) else fallback_id  # fit_fields cleans it
     paras = [ln.strip() for ln in text.replace("\r", "\n").split("\n") if ln.strip()]
+    when = parse_date(str(rec.get("date") or ""))
     return Article(
         doc_id=doc_id, title=str(rec.get("title") or "").strip(), body="\n\n".join(paras),
-        source=str(rec.get("source") or "").strip(), date=normalize_date(str(rec.get("date") or "")),
+        source=str(rec.get("source") or "").strip(), date=when.iso, date_text=when.text,
         url=str(rec.get("url") or "").strip(), path=path)
 
 
@@ -264,6 +259,8 @@ def ingest(paths: list[str | Path], exclude: list[str | Path] = ()) -> IngestRep
                 report.problems.append((where, str(e)))
                 continue
             report.problems.extend((where, note) for note in notes)
+            if not art.language:  # a file format may know it; else it is detected from the text
+                art = replace(art, language=detect_language(f"{art.title}\n{art.body}"))
             if art.doc_id in seen:
                 report.problems.append((art.path or str(f), f"duplicate doc_id {art.doc_id!r} "
                                         f"(already from {seen[art.doc_id]}); kept the first"))

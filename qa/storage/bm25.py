@@ -1,16 +1,19 @@
 """BM25 (bm25s) over passages (or whole articles) with the same search interface as the dense
-index; texts are analysed by `qa.text.analyzer`. Saved with bm25s' own plain files (npy + json,
-no pickle)."""
+index; texts are analysed by `qa.text.analyzer`, each in its article's language, and questions
+in `qa.text.language.question_language` (which needs the languages the index holds). Saved with
+bm25s' own plain files (npy + json, no pickle)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
 from qa.storage.selection import Selection
 from qa.text.analyzer import tokenize
+from qa.text.language import question_language
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -18,20 +21,28 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 class SparseIndex:
     """bm25s BM25 over passage texts; row i == FAISS id i == passages.jsonl line i."""
 
-    def __init__(self, bm25, n: int, stem: bool = True):
+    def __init__(self, bm25, n: int, stem: bool = True, languages: Iterable[str] = ()):
         self.bm25 = bm25
         self.n = n
         self.stem = stem
+        self.languages = frozenset(x for x in languages if x)  # of the indexed texts
 
     @classmethod
-    def build(cls, texts: list[str], stem: bool = True, k1: float = 1.2, b: float = 0.75) -> "SparseIndex":
+    def build(cls, texts: list[str], stem: bool = True, k1: float = 1.2, b: float = 0.75,
+              languages: list[str] | None = None) -> "SparseIndex":
+        """BM25 of `texts`, each analysed in its language (`languages[i]`, "" = by script)."""
         import bm25s
 
+        langs = languages if languages is not None else [""] * len(texts)
         bm = bm25s.BM25(k1=k1, b=b)
-        corpus = [tokenize(t, stem) or [""] for t in texts]
+        corpus = [tokenize(t, stem, lang) or [""] for t, lang in zip(texts, langs)]
         if corpus:
             bm.index(corpus, show_progress=False)
-        return cls(bm, len(texts), stem)
+        return cls(bm, len(texts), stem, langs)
+
+    def question_tokens(self, question: str) -> list[str]:
+        """The analysed tokens of a question, in the language chosen for it among this index's."""
+        return tokenize(question, self.stem, question_language(question, self.languages))
 
     def __len__(self) -> int:
         return self.n
@@ -39,7 +50,7 @@ class SparseIndex:
     def scores(self, question: str) -> np.ndarray:
         """BM25 score of every passage for one question (zeros when no term is known)."""
         vocab = self.bm25.vocab_dict
-        toks = [t for t in tokenize(question, self.stem) if t in vocab]
+        toks = [t for t in self.question_tokens(question) if t in vocab]
         if not toks or self.n == 0:
             return np.zeros(self.n, dtype=np.float32)
         return np.asarray(self.bm25.get_scores(toks), dtype=np.float32)
@@ -53,7 +64,7 @@ class SparseIndex:
         """
         rows = np.asarray(rows, dtype=np.int64)
         vocab = self.bm25.vocab_dict
-        toks = [t for t in tokenize(question, self.stem) if t in vocab]
+        toks = [t for t in self.question_tokens(question) if t in vocab]
         out = np.zeros(len(rows), dtype=np.float32)
         if not toks or self.n == 0 or not len(rows):
             return out
@@ -79,7 +90,7 @@ class SparseIndex:
         """Whether each of `rows` holds every BM25 token of `text` (its postings are
         binary-searched; no passage text is read). False for all when `text` has no token."""
         rows = np.asarray(rows, dtype=np.int64)
-        toks = set(tokenize(text, self.stem))
+        toks = set(self.question_tokens(text))
         if not toks or not len(rows):
             return np.zeros(len(rows), dtype=bool)
         ok = np.ones(len(rows), dtype=bool)
@@ -121,12 +132,12 @@ class SparseIndex:
         self.bm25.save(str(folder), show_progress=False)
 
     @classmethod
-    def load(cls, folder: Path, n: int, stem: bool = True) -> "SparseIndex":
+    def load(cls, folder: Path, n: int, stem: bool = True, languages: Iterable[str] = ()) -> "SparseIndex":
         import bm25s
 
         # memory-mapped: a question reads the columns of its own terms, not the whole matrix
         bm = bm25s.BM25.load(str(folder), allow_pickle=False, show_progress=False, mmap=True)
-        return cls(bm, n, stem)
+        return cls(bm, n, stem, languages)
 
     def idf(self, token: str) -> float:
         """log(1 + (N - df + 0.5) / (df + 0.5)) of an analysed token; 0 when unknown."""

@@ -239,11 +239,13 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
         np.save(tmp.vectors_file, vectors, allow_pickle=False)
         write_tables(tmp, passages, keys[:n], articles)
         tmp.bm25_dir.mkdir()
-        SparseIndex.build([p.text for p in passages]).save(tmp.bm25_dir)
+        SparseIndex.build([p.text for p in passages],
+                          languages=[by_id[p.doc_id].language for p in passages]).save(tmp.bm25_dir)
         # Whole-article BM25: term statistics over full articles rank documents better
         # than passage statistics do (a feature of the reranker).
         tmp.bm25_docs_dir.mkdir()
-        SparseIndex.build([f"{a.title}\n{a.body}" for a in articles]).save(tmp.bm25_docs_dir)
+        SparseIndex.build([f"{a.title}\n{a.body}" for a in articles],
+                          languages=[a.language for a in articles]).save(tmp.bm25_docs_dir)
         new_manifest = {
             "format_version": FORMAT_VERSION,
             "model": {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
@@ -252,7 +254,8 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
             "normalized": True,
             "metric": "inner_product",
             **store.manifest_entry(),  # store kind and where it lives (faiss_type for FAISS)
-            "bm25": {"library": "bm25s", "k1": 1.2, "b": 0.75, "stemming": "snowball-english"},
+            "bm25": {"library": "bm25s", "k1": 1.2, "b": 0.75, "stemming": "snowball-per-language",
+                     "languages": sorted({a.language for a in articles if a.language})},
             "chunking": settings.chunking(),
             "counts": {"articles": len(articles), "passages": len(passages),
                        **({"sentences": len(plan.texts)} if plan is not None else {})},

@@ -85,8 +85,9 @@ def open_snapshot(folder: IndexFolder, manifest: dict, settings: Settings | None
     try:
         articles, passages = ArticleTable(folder), PassageTable(folder)
         dense = open_store(folder, manifest, settings)  # FAISS, or the Milvus the manifest names
-        sparse = SparseIndex.load(folder.bm25_dir, len(passages))
-        sparse_docs = (SparseIndex.load(folder.bm25_docs_dir, len(articles))
+        languages = manifest.get("bm25", {}).get("languages", ())  # questions are analysed for these
+        sparse = SparseIndex.load(folder.bm25_dir, len(passages), languages=languages)
+        sparse_docs = (SparseIndex.load(folder.bm25_docs_dir, len(articles), languages=languages)
                        if folder.bm25_docs_dir.exists() else None)
         vectors = map_npy(folder.vectors_file)
         sentences = SentenceVectors.open(folder, len(passages))

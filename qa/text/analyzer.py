@@ -1,35 +1,47 @@
 """The BM25 analyzer of news text (tokens, stopwords, stemming) and the key terms of a question.
 
 Tokenisation is made for news text: lower-cased words, numbers and hyphenated names kept whole
-("346-61", "al-assad") and also split into their parts, English stopwords dropped, optional
-Snowball stemming of alphabetic tokens.
+("346-61", "al-assad") and also split into their parts, stopwords dropped, optional Snowball
+stemming of alphabetic tokens. Each word is stemmed (and stopword-checked) in its own language:
+the text's `language` for words in that language's script, else the script's usual language
+(Latin: English, Cyrillic: Russian; see `qa.text.language`). English text takes the same
+path, with the same tokens, as before languages were known.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+
+from qa.text.language import script_language, script_of, stemmer, stopwords_of
 
 _TOKEN = re.compile(r"\w+(?:[-'\u2019.]\w+)*")
 _PARTS = re.compile(r"[-'.]")
 
 
-@lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+    """The English stopwords (of key terms and of English text)."""
+    return stopwords_of("en")
 
-    return frozenset(STOPWORDS_EN)
 
-
-@lru_cache(maxsize=1)
 def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
+    return stemmer("en")
 
 
-def tokenize(text: str, stem: bool = True) -> list[str]:
-    """BM25 tokens of one text (see module docstring)."""
+def tokenize(text: str, stem: bool = True, language: str = "") -> list[str]:
+    """BM25 tokens of one text (see module docstring).
+
+    Args:
+        text: the text.
+        stem: Snowball-stem alphabetic tokens.
+        language: the text's ISO 639-1 code ("" or "en": English for Latin-script words).
+    """
+    if language in ("", "en") and text.isascii():
+        return _tokenize_english(text, stem)
+    return _tokenize_any(text, stem, language)
+
+
+def _tokenize_english(text: str, stem: bool) -> list[str]:
+    """The English analyzer (ASCII text: every word is Latin-script)."""
     stop = stopwords()
     out: list[str] = []
     for tok in _TOKEN.findall(text.lower().replace("\u2019", "'")):
@@ -46,6 +58,46 @@ def tokenize(text: str, stem: bool = True) -> list[str]:
         alpha = [i for i, t in enumerate(out) if t.isalpha()]
         for i, s in zip(alpha, _stemmer().stemWords([out[i] for i in alpha])):
             out[i] = s
+    return out
+
+
+def _tokenize_any(text: str, stem: bool, language: str) -> list[str]:
+    """`_tokenize_english` with each token's stopwords and stemmer chosen by its script."""
+    latin = script_language("latin", language) or "en"
+    langs: list[str] = []  # the language of each token of `out`
+    out: list[str] = []
+
+    def lang_of(tok: str) -> str:
+        return latin if tok.isascii() else script_language(script_of(tok), language)
+
+    for tok in _TOKEN.findall(text.lower().replace("\u2019", "'")):
+        if tok.endswith("'s"):
+            tok = tok[:-2]
+        parts = _PARTS.split(tok) if ("-" in tok or "'" in tok or "." in tok) else None
+        if parts is not None and len(parts) > 1:
+            out.append(tok)
+            langs.append(lang_of(tok))
+            for p in parts:
+                if p:
+                    lang = lang_of(p)
+                    if p not in stopwords_of(lang):
+                        out.append(p)
+                        langs.append(lang)
+        elif tok:
+            lang = lang_of(tok)
+            if tok not in stopwords_of(lang):
+                out.append(tok)
+                langs.append(lang)
+    if stem and out:
+        groups: dict[str, list[int]] = {}
+        for i, t in enumerate(out):
+            if t.isalpha():
+                groups.setdefault(langs[i], []).append(i)
+        for lang, idx in groups.items():
+            st = stemmer(lang)
+            if st is not None:
+                for i, s in zip(idx, st.stemWords([out[i] for i in idx])):
+                    out[i] = s
     return out
 
 
