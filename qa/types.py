@@ -6,6 +6,7 @@ survives chunking, embedding, fusion and reranking without ever matching text ag
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -39,7 +40,19 @@ class Article:
 
     @property
     def content_hash(self) -> str:
-        return content_hash(self.title, self.body, self.source, self.date)
+        # the later fields join the hash only when set, so an article without them keeps the hash
+        # (and a blank id the `doc-<hash>` id) it had before they existed; with them, a re-read
+        # that finds a date_text or language updates the stored article
+        later = (self.date_text, self.language, ",".join(map(str, self.pages)))
+        return content_hash(self.title, self.body, self.source, self.date, *(later if any(later) else ()))
+
+    @property
+    def place(self) -> str:
+        """The dateline's place ("MOSCOW, June 11. /TASS/." -> "Moscow"), or ""."""
+        head = re.split(r"[,(/\u2013\u2014]| - ", self.dateline, maxsplit=1)[0].strip(" .:-")
+        if not head or len(head) > 40 or any(c.isdigit() for c in head):
+            return ""
+        return head.title() if head.isupper() else head
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +110,28 @@ class Hit:
     def text(self) -> str:
         return self.passage.text
 
+    @property
+    def page(self) -> int | None:
+        """The page of a paged source (PDF) the passage starts on; None for unpaged articles."""
+        return self.article.page_at(self.passage.char_start)
+
+    @property
+    def citation(self) -> str:
+        """A citation to paste elsewhere: `“Title”, Source, Place, date, p. N. URL`.
+
+        The date is the ISO date, else the date as written when only part of it is known
+        ("June 11"), else "undated"; place (the dateline's), page and URL only when known.
+        """
+        a = self.article
+        title = " ".join(a.title.split()) or "(untitled)"
+        parts = [f"\u201c{title}\u201d", " ".join(a.source.split()), a.place,
+                 a.date or " ".join(a.date_text.split()) or "undated"]
+        if self.page is not None:
+            parts.append(f"p. {self.page}")
+        out = ", ".join(x for x in parts if x) + "."
+        url = a.url.strip()
+        return f"{out} {url}" if url and not any(c.isspace() for c in url) else out
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `qa ask --json` (one element of "hits")."""
         p, a = self.passage, self.article
@@ -108,7 +143,9 @@ class Hit:
             "title": a.title,
             "source": a.source,
             "date": a.date,
+            **({"date_text": a.date_text} if a.date_text else {}),
             "url": a.url,
+            **({"page": self.page} if self.page is not None else {}),
             "char_start": p.char_start,
             "char_end": p.char_end,
             "text": p.text,
@@ -118,4 +155,5 @@ class Hit:
             d["highlight"] = {"char_start": self.highlight[0], "char_end": self.highlight[1]}
         d["also_reported_by"] = [dict(x) for x in self.also_reported_by]
         d["more_in_article"] = self.more_in_article
+        d["citation"] = self.citation
         return d

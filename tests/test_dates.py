@@ -9,6 +9,7 @@ import pytest
 
 from qa.ingest.dates import NO_DATE, ParsedDate, date_line, find_date, parse_date
 from qa.ingest.reader import ingest, normalize_date, parse_html, parse_text, record_to_article
+from qa.types import Article
 
 
 @pytest.mark.parametrize("value,iso", [
@@ -150,3 +151,20 @@ def test_jsonl_partial_date_is_stored_and_served(tmp_path, fake_embedder):
     hit = index.search("decarbonization consultations", k=1, config="bm25")[0]
     assert hit.article.date == "" and hit.article.date_text == "June 11"
     assert hit.to_dict()["date_text"] == "June 11" and "June 11" in hit.citation
+
+
+def test_reindexing_an_older_index_stores_the_new_date_text_and_language(tmp_path, fake_embedder):
+    from dataclasses import replace
+
+    from qa import Index
+    from qa.storage.builder import build_index
+
+    new = Article("tass", "Talks", "MOSCOW, June 11. /TASS/. Russia proposes talks.", source="TASS",
+                  date_text="June 11", language="en")
+    old = replace(new, date_text="", language="")  # as read before these fields existed
+    assert old.content_hash == Article("tass", "Talks", new.body, source="TASS").content_hash
+    build_index([old], tmp_path / "ix", fake_embedder)
+    stats = build_index([new], tmp_path / "ix", fake_embedder)
+    assert stats.changed == ["tass"] and stats.reused == stats.passages
+    art = Index.load(tmp_path / "ix", embedder=fake_embedder).articles["tass"]
+    assert art.date_text == "June 11" and art.language == "en"

@@ -77,19 +77,19 @@ def test_ask_endpoint_blank_question_is_a_clear_error(served, question):
 @pytest.mark.parametrize("question", ["", "   "])
 def test_ask_ui_blank_question_shows_a_friendly_message(served, question):
     client, _ = served
-    cards, latency = client.predict(question, 5, "hybrid", "", "", "", True, api_name="/ask_ui")
+    cards, latency, *_ = client.predict(question, 5, "hybrid", "", "", "", True, api_name="/ask_ui")
     assert "Type a question first" in cards and "Traceback" not in cards and latency == ""
 
 
 def test_ask_ui_bad_date_shows_the_message_not_a_traceback(served):
     client, _ = served
-    cards, _ = client.predict("decarbonization", 5, "hybrid", "", "June", "", True, api_name="/ask_ui")
+    cards, *_ = client.predict("decarbonization", 5, "hybrid", "", "June", "", True, api_name="/ask_ui")
     assert "qa-msg-error" in cards and "ISO date" in cards
 
 
 def test_ask_ui_renders_cards_and_latency(served):
     client, _ = served
-    cards, latency = client.predict("decarbonization consultations", 2, "hybrid", "", "", "", True,
+    cards, latency, *_ = client.predict("decarbonization consultations", 2, "hybrid", "", "", "", True,
                                     api_name="/ask_ui")
     assert cards.count("class='qa-card'") == 2 and "<mark class='qa-answer'>" in cards
     assert "[1]" in cards and "data-doc='energy'" in cards
@@ -198,9 +198,9 @@ def test_ask_ui_says_when_nothing_answers(served):
     client, demo = served
     index = demo.qa_service._index
     index.settings = index.settings.with_(abstain_margin=0.0)  # fake embedder: bare background
-    cards, _ = client.predict("zebra quantum lasagna", 2, "hybrid", "", "", "", True, api_name="/ask_ui")
+    cards, *_ = client.predict("zebra quantum lasagna", 2, "hybrid", "", "", "", True, api_name="/ask_ui")
     assert "Nothing in this collection seems to answer" in cards and cards.count("class='qa-card'") == 2
-    cards, _ = client.predict("football team won the cup final", 2, "hybrid", "", "", "", True, api_name="/ask_ui")
+    cards, *_ = client.predict("football team won the cup final", 2, "hybrid", "", "", "", True, api_name="/ask_ui")
     assert "Nothing in this collection" not in cards
 
 
@@ -220,3 +220,29 @@ def test_library_lists_only_the_newest_articles_with_their_passage_counts(tmp_pa
     want = {d: sum(p.doc_id == d for p in ix.passages) for d in ("d5", "d4")}
     assert counts == want and all(c > 0 for c in counts.values())
     assert len(service.library()[0]) == 6
+
+
+def test_ask_ui_offers_the_shown_results_as_markdown_csv_and_json(served):
+    import csv
+
+    client, _ = served
+    cards, _, *files = client.predict("decarbonization consultations", 2, "hybrid", "", "", "", True,
+                                      api_name="/ask_ui")
+    assert all(f["visible"] is True for f in files)  # the buttons show, each with its file
+    md, csv_file, json_file = (f["value"] for f in files)
+    assert "Copy citation" in cards and "data-citation=" in cards
+    assert Path(md).suffix == ".md" and Path(csv_file).suffix == ".csv" and Path(json_file).suffix == ".json"
+    data = json.loads(Path(json_file).read_text(encoding="utf-8"))
+    assert data["question"] == "decarbonization consultations" and len(data["hits"]) == 2
+    assert data["hits"][0]["citation"].startswith("\u201cRussia proposes energy talks\u201d, TASS, Moscow")
+    rows = list(csv.DictReader(Path(csv_file).read_text(encoding="utf-8-sig").splitlines()))
+    assert [r["doc_id"] for r in rows] == [h["doc_id"] for h in data["hits"]]
+    assert rows[0]["citation"] == data["hits"][0]["citation"]
+    text = Path(md).read_text(encoding="utf-8")
+    assert text.startswith("# decarbonization consultations") and data["hits"][0]["citation"] in text
+
+
+def test_ask_ui_offers_no_download_for_a_blank_question(served):
+    client, _ = served
+    _, _, *files = client.predict("  ", 5, "hybrid", "", "", "", True, api_name="/ask_ui")
+    assert len(files) == 3 and all(f.get("value") is None and f["visible"] is False for f in files)

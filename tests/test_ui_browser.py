@@ -184,3 +184,18 @@ def test_evaluate_tab_runs_a_question_set(page, tmp_path):
     files = page.locator("#qa-eval-files").inner_text().replace("\n", "")
     assert "results.json" in files and "report.md" in files and "results.csv" in files
     shot(page, "ui-evaluate-1280x800.png")
+
+
+def test_copy_citation_button_puts_the_citation_on_the_clipboard(page, server):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server[0].rstrip("/"))
+    ask(page, QUESTION)
+    first = page.locator("#qa-results .qa-card").first
+    first.wait_for()
+    button = first.locator("button.qa-copy")
+    want = button.get_attribute("data-citation")
+    assert want and want.startswith("\u201c")
+    button.click()
+    page.wait_for_function("() => document.querySelector('#qa-results button.qa-copy').textContent === 'Copied'")
+    assert page.evaluate("navigator.clipboard.readText()") == want
+    assert page.locator("#qa-article .qa-article-title").count() == 0  # copying does not open the article
+    assert page.dialogs == []

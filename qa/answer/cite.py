@@ -8,9 +8,10 @@ from qa.types import Hit
 
 
 def citation(hit: Hit, n: int | None = None) -> str:
-    """`[n] Title — Source, date (doc_id, chars a–b)`."""
+    """`[n] Title — Source, date (doc_id, chars a–b)`: the label of a hit in `qa ask` (the
+    citation to paste elsewhere is `hit.citation`). A date known in part shows as written."""
     a, p = hit.article, hit.passage
-    where = ", ".join(x for x in (a.source, a.date) if x) or "unknown source"
+    where = ", ".join(x for x in (a.source, a.date or a.date_text) if x) or "unknown source"
     return (f"[{n if n is not None else hit.rank}] {a.title or '(untitled)'} \u2014 {where} "
             f"({p.doc_id}, chars {p.char_start}\u2013{p.char_end})")
 
@@ -51,5 +52,6 @@ def _format_hits(question: str, hits: list[Hit]) -> str:
         for other in h.also_reported_by:
             lines.append(f"    also reported by {other.get('source') or other['doc_id']} ({other['doc_id']})")
         lines.append("    " + marked_text(h).replace("\n", "\n    "))
+        lines.append(f"    Cite: {h.citation}")
         lines.append("")
     return "\n".join(lines)

@@ -6,13 +6,13 @@ Formatting only: every number here was computed by `qa.evaluation.runner` and `q
 from __future__ import annotations
 
 import csv
-import html
 import json
 import re
 from pathlib import Path
 
 from qa.evaluation.metrics import ANSWER_METRICS, CURVE_CUTOFFS, IR_METRICS
 from qa.evaluation.runner import ConfigResult, worst_questions
+from qa.text.escape import csv_cell as _csv_cell, md_cell as _md_cell, md_code as _md_code
 
 TABLE_METRICS = IR_METRICS + ANSWER_METRICS
 _SHORT = {"ndcg@10": "nDCG@10", "recall@1": "R@1", "recall@5": "R@5", "recall@10": "R@10",
@@ -82,14 +82,6 @@ def run_file_paths(path: Path, configs: list[str]) -> dict[str, Path]:
     return {c: path.with_name(f"{path.stem}.{c}{path.suffix}") for c in configs}
 
 
-def _csv_cell(value):
-    """A CSV value a spreadsheet shows as text: a string starting like a formula (= + - @, tab,
-    carriage return) gets a leading apostrophe; numbers stay numbers."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def trec_id(value: str) -> str:
     """An id safe in a whitespace-separated TREC line: white space and % percent-encoded
     ("a b" -> "a%20b"); ids without them are unchanged, so they still match the qrels."""
@@ -139,17 +131,6 @@ def plot_recall(path: Path, results: dict[str, ConfigResult]) -> bool:
     fig.savefig(path)
     plt.close(fig)
     return True
-
-
-def _md_cell(text: str) -> str:
-    """Text for one line of the Markdown report: one line, HTML escaped (a question or passage
-    holding <script> is shown, not run, by renderers that pass HTML through), pipes escaped."""
-    return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
-
-
-def _md_code(text: str) -> str:
-    """An id as a Markdown code span (backticks inside it become apostrophes)."""
-    return "`" + " ".join(str(text).split()).replace("`", "'") + "`"
 
 
 def write_report(path: Path, results: dict[str, ConfigResult], meta: dict, worst: int = 5) -> Path | None:

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
+from collections import deque
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -31,12 +34,31 @@ EXAMPLES = [
     "Which documentary is Russia involved in?",
 ]
 
-# Clicks on a card's "Open article" button become one `open` event carrying the citation.
-# Bound once per element: Gradio may run this again when the component re-renders.
+# Clicks on a card's "Open article" button become one `open` event carrying the citation; a
+# "Copy citation" button copies its data-citation (read as data, never run: see qa.ui.render).
+# The clipboard API needs a secure context (https or localhost); elsewhere a selected textarea
+# is copied. Bound once per element: Gradio may run this again when the component re-renders.
 OPEN_JS = """
+function qaCopy(text, button) {
+  const done = function () { button.textContent = 'Copied'; setTimeout(function () {
+    button.textContent = 'Copy citation'; }, 1500); };
+  const fallback = function () {
+    const t = document.createElement('textarea');
+    t.value = text; t.setAttribute('readonly', ''); t.style.position = 'fixed'; t.style.opacity = '0';
+    document.body.appendChild(t); t.select();
+    try { document.execCommand('copy'); done(); } finally { document.body.removeChild(t); }
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done, fallback);
+  } else {
+    fallback();
+  }
+}
 if (!element.dataset.qaBound) {
   element.dataset.qaBound = '1';
   element.addEventListener('click', function (e) {
+    const c = e.target.closest('button[data-copy]');
+    if (c) { qaCopy(c.dataset.citation || '', c); return; }
     const b = e.target.closest('button[data-open]');
     if (!b) return;
     trigger('open', {doc_id: b.dataset.doc, char_start: Number(b.dataset.start),
@@ -53,6 +75,22 @@ watch('value', function () {
   if (m) m.scrollIntoView({block: 'center'});
 });
 """
+
+
+EXPORTS_KEPT = 32  # answers whose download files stay on disk (Gradio serves its own copy)
+
+
+def export_files(answer, kept: deque) -> list[str]:
+    """Write `answer` as Markdown, CSV and JSON into a new temporary folder; the oldest folders
+    beyond EXPORTS_KEPT are removed. Returns the three paths in that order."""
+    from qa.answer.export import write_exports
+
+    folder = tempfile.mkdtemp(prefix="qa-answer-")
+    kept.append(folder)
+    while len(kept) > EXPORTS_KEPT:
+        shutil.rmtree(kept.popleft(), ignore_errors=True)
+    paths = write_exports(answer, folder)
+    return [str(paths["markdown"]), str(paths["csv"]), str(paths["json"])]
 
 
 def _status_html(text: str) -> str:
@@ -86,18 +124,23 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
 
     # ---- handlers -------------------------------------------------------------------------
 
+    exports: deque = deque()
+    no_files = [gr.update(value=None, visible=False)] * 3
+
     def on_ask(question, k, config, source, since, until, group):
         if not (question or "").strip():
-            return render.render_message("Type a question first, for example: " + EXAMPLES[0]), ""
+            return render.render_message("Type a question first, for example: " + EXAMPLES[0]), "", *no_files
         try:
             answer = service.ask(question, k=int(k), config=config, source=source, since=since,
                                  until=until, group=bool(group))
         except QAError as e:
-            return render.render_message(str(e), error=True), ""
+            return render.render_message(str(e), error=True), "", *no_files
         filters = {"source": source, "since": since, "until": until}
         line = render.latency_line(len(answer.hits), answer.latency_ms, answer.config, filters)
         notice = "" if answer.answerable else render.abstention_notice(answer.confidence, answer.threshold)
-        return notice + render.render_results(answer.hits), line
+        files = [gr.update(value=f, visible=True) for f in export_files(answer, exports)] \
+            if answer.hits else no_files
+        return notice + render.render_results(answer.hits), line, *files
 
     def on_open(evt: gr.EventData):
         data = evt._data or {}
@@ -209,6 +252,10 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
                 gr.Examples([[q] for q in EXAMPLES], inputs=[question], label="Examples")
                 latency = gr.Markdown(elem_id="qa-latency")
                 with gr.Row():
+                    downloads = [gr.DownloadButton(f"Download {name}", visible=False, size="sm",
+                                                   elem_id=f"qa-download-{name.lower()}", min_width=120)
+                                 for name in ("Markdown", "CSV", "JSON")]
+                with gr.Row():
                     with gr.Column(scale=3, min_width=300):
                         results = gr.HTML("", css_template=render.CSS, js_on_load=OPEN_JS,
                                           elem_id="qa-results")
@@ -238,7 +285,8 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
         # ---- wiring -----------------------------------------------------------------------
 
         ask_inputs = [question, k, config, source, since, until, group]
-        gr.on([question.submit, ask_btn.click], on_ask, ask_inputs, [results, latency], api_name="ask_ui",
+        gr.on([question.submit, ask_btn.click], on_ask, ask_inputs, [results, latency, *downloads],
+              api_name="ask_ui",
               api_visibility="undocumented", show_progress="minimal")
         results.open(on_open, None, [article], api_visibility="private", show_progress="hidden")
         gr.api(api_ask, api_name="ask")

@@ -3,7 +3,9 @@
 Article text is untrusted. Every piece of document text (title, source, body, ids, urls) goes
 through `esc()` before it reaches markup, so `<script>`, `<img onerror=...>` and Markdown come out
 as visible text. Only `http(s)` urls become links. Nothing here builds markup from unescaped
-document text; the tests feed every field an injection payload to keep it that way.
+document text; the tests feed every field an injection payload to keep it that way. No markup
+carries an event-handler attribute: the buttons hold their data in escaped `data-` attributes and
+one listener on the results (qa.ui.app) acts on them, so no document text is ever inside JavaScript.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ button.qa-open { cursor: pointer; border: 1px solid var(--button-secondary-borde
   background: var(--button-secondary-background-fill); color: var(--button-secondary-text-color);
   border-radius: 6px; padding: 4px 10px; font-size: 14px; }
 button.qa-open:hover { background: var(--button-secondary-background-fill-hover); }
+.qa-buttons { display: flex; gap: 6px; }
+button.qa-copy { cursor: pointer; border: 1px solid var(--button-secondary-border-color);
+  background: transparent; color: var(--button-secondary-text-color); border-radius: 6px;
+  padding: 4px 10px; font-size: 14px; }
 .qa-msg { padding: 10px 12px; border-radius: 8px; border: 1px solid var(--border-color-primary); }
 .qa-msg-error { border-color: #d9534f; }
 .qa-article h2 { margin: 0 0 6px 0; font-size: 20px; }
@@ -103,8 +109,9 @@ def _num(x: float) -> str:
 
 
 def render_card(hit: Hit, show_scores: bool = True) -> str:
-    """One result card: `[n]`, title, source, date, the passage with its answer sentence marked,
-    scores, other reports of the same story, and an "Open article" button."""
+    """One result card: `[n]`, title, source, date (or the date as written when it has no year),
+    page, the passage with its answer sentence marked, scores, other reports of the same story,
+    a "Copy citation" button (the citation in its `data-citation`) and an "Open article" button."""
     a, p = hit.article, hit.passage
     hl = None
     if hit.highlight is not None:
@@ -124,17 +131,21 @@ def render_card(hit: Hit, show_scores: bool = True) -> str:
         also += (f"<div class='qa-more'>+{n} more matching passage{'s' if n > 1 else ''} "
                  f"in this article</div>")
     hs, he = hit.highlight if hit.highlight is not None else (-1, -1)
+    page = f"p. {hit.page}" if hit.page is not None else ""
+    meta = _meta_spans(a.source or "unknown source", a.date or a.date_text or "undated", page, p.doc_id)
     return (
         f"<article class='qa-card' data-rank='{hit.rank}' data-doc-id='{esc(p.doc_id)}'>"
         f"<div class='qa-card-head'><span class='qa-label'>[{hit.rank}]</span>"
         f"<span class='qa-title'>{esc(a.title or '(untitled)')}</span></div>"
-        f"<div class='qa-meta'>{_meta_spans(a.source or 'unknown source', a.date or 'undated', p.doc_id)}"
+        f"<div class='qa-meta'>{meta}"
         f"<span>chars {p.char_start}\u2013{p.char_end}</span></div>"
         f"<blockquote class='qa-passage'>{passage}</blockquote>"
-        f"{also}<div class='qa-card-foot'>{scores}"
+        f"{also}<div class='qa-card-foot'>{scores}<span class='qa-buttons'>"
+        f"<button class='qa-copy' type='button' data-copy='1' data-citation='{esc(hit.citation)}' "
+        f"title='Copy the citation to paste elsewhere'>Copy citation</button>"
         f"<button class='qa-open' type='button' data-open='1' data-doc='{esc(p.doc_id)}' "
         f"data-start='{p.char_start}' data-end='{p.char_end}' data-hs='{hs}' data-he='{he}'>"
-        f"Open article [{hit.rank}]</button></div></article>")
+        f"Open article [{hit.rank}]</button></span></div></article>")
 
 
 def render_results(hits: Iterable[Hit], show_scores: bool = True) -> str:
@@ -171,8 +182,8 @@ def render_article(article: Article, cited: tuple[int, int] | None = None,
     highlighted. `cited`/`answer` are body offsets; the cited span carries id `qa-cited` so the
     page can scroll it into view."""
     a = article
-    rows = [("Source", a.source), ("Date", a.date), ("Dateline", a.dateline), ("Byline", a.byline),
-            ("Document", a.doc_id)]
+    rows = [("Source", a.source), ("Date", a.date or a.date_text), ("Dateline", a.dateline),
+            ("Byline", a.byline), ("Language", a.language), ("Document", a.doc_id)]
     meta = "".join(f"<dt>{k}</dt><dd>{esc(v)}</dd>" for k, v in rows if v)
     url = safe_url(a.url)
     if url:
