@@ -11,18 +11,24 @@ path, with the same tokens, as before languages were known.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from qa.text.language import script_language, script_of, stemmer, stopwords_of
 
+# letters of scripts other than Latin may only be in these blocks (punctuation such as ’ and —
+# is not): a text without them is all English words, and takes the English path
+_OTHER_SCRIPTS = re.compile("[\u0370-\u1dff\u1f00-\u1fff\u2c00-\uffff\U00010000-\U0010ffff]")
 _TOKEN = re.compile(r"\w+(?:[-'\u2019.]\w+)*")
 _PARTS = re.compile(r"[-'.]")
 
 
+@lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """The English stopwords (of key terms and of English text)."""
     return stopwords_of("en")
 
 
+@lru_cache(maxsize=1)
 def _stemmer():
     return stemmer("en")
 
@@ -35,13 +41,9 @@ def tokenize(text: str, stem: bool = True, language: str = "") -> list[str]:
         stem: Snowball-stem alphabetic tokens.
         language: the text's ISO 639-1 code ("" or "en": English for Latin-script words).
     """
-    if language in ("", "en") and text.isascii():
-        return _tokenize_english(text, stem)
-    return _tokenize_any(text, stem, language)
-
-
-def _tokenize_english(text: str, stem: bool) -> list[str]:
-    """The English analyzer (ASCII text: every word is Latin-script)."""
+    if not (language in ("", "en") and (text.isascii() or not _OTHER_SCRIPTS.search(text))):
+        return _tokenize_any(text, stem, language)
+    # English words only: the English analyzer, unchanged since before languages were known
     stop = stopwords()
     out: list[str] = []
     for tok in _TOKEN.findall(text.lower().replace("\u2019", "'")):
@@ -62,7 +64,7 @@ def _tokenize_english(text: str, stem: bool) -> list[str]:
 
 
 def _tokenize_any(text: str, stem: bool, language: str) -> list[str]:
-    """`_tokenize_english` with each token's stopwords and stemmer chosen by its script."""
+    """`tokenize` with each token's stopwords and stemmer chosen by its language (or script)."""
     latin = script_language("latin", language) or "en"
     langs: list[str] = []  # the language of each token of `out`
     out: list[str] = []
