@@ -43,7 +43,7 @@ _RANGES = ((0x0370, "latin"), (0x0400, "greek"), (0x0530, "cyrillic"), (0x0590, 
            (0x0900, "other"), (0x0980, "devanagari"), (0x0B80, "other"), (0x0C00, "tamil"),
            (0x1D00, "other"), (0x1F00, "latin"), (0x2000, "greek"))
 MIN_LETTERS = 20  # fewer letters than this: too little text to tell its language
-DETECT_CHARS = 1000  # an article's language is judged on its title and the start of its body
+DETECT_CHARS = 500  # an article's language is judged on its title and the start of its body
 MIN_CONFIDENCE = 0.5
 
 
