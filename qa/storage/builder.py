@@ -111,6 +111,27 @@ def embed_shards(embedder: Embedder, settings: Settings, shards: list[list[str]]
 
 
 Change = Callable[[list[Article]], list[Article]]  # the folder's current articles -> the new ones
+Sources = Callable[[list[str]], list[str]]  # the sources the manifest records -> the new ones
+
+
+def source_key(path: str | Path) -> str:
+    """How a source is recorded: a URL as given, a file or folder as its absolute path."""
+    text = str(path)
+    if text.lower().startswith(("http://", "https://")):
+        return text
+    return str(Path(text).resolve())
+
+
+def add_sources(paths: list[str | Path]) -> Sources:
+    """A `Sources` change that records `paths` beside the recorded ones, each once; a path inside
+    a recorded folder is already covered."""
+    def change(old: list[str]) -> list[str]:
+        out = list(old)
+        for key in map(source_key, paths):
+            if key not in out and not any(Path(o) in Path(key).parents for o in out if o.startswith("/")):
+                out.append(key)
+        return out
+    return change
 
 
 def current_articles(target: IndexFolder) -> list[Article]:
@@ -120,9 +141,20 @@ def current_articles(target: IndexFolder) -> list[Article]:
     return [Article.from_dict(row) for row in iter_records(target.articles_file)]
 
 
+def recorded_sources(target: IndexFolder) -> list[str]:
+    """The sources the manifest at `target` records ([] without an index or a record)."""
+    if not target.exists():
+        return []
+    try:
+        found = target.read_manifest().get("sources", [])
+    except QAError:
+        return []
+    return [str(s) for s in found] if isinstance(found, list) else []
+
+
 def build_index(articles: list[Article] | Change, target: IndexFolder | str | Path, embedder: Embedder,
                 settings: Settings | None = None, rebuild: bool = False,
-                progress: Progress | None = None) -> BuildStats:
+                progress: Progress | None = None, sources: list[str | Path] | Sources | None = None) -> BuildStats:
     """Make the index at `target` hold exactly `articles`, embedding only new passages.
 
     Args:
@@ -134,6 +166,9 @@ def build_index(articles: list[Article] | Change, target: IndexFolder | str | Pa
         settings: chunking and model settings (defaults from `Settings`).
         rebuild: ignore the previous index and shards and embed everything.
         progress: called with (done, total) as texts (passages, then sentences) are embedded.
+        sources: the files, folders and URLs the articles were read from, recorded in the
+            manifest so that `qa index` with no path reads them again (a list replaces the
+            recorded ones, a callable changes them under the lock, None keeps them).
 
     Raises:
         IndexLocked: another process is writing this index.
@@ -145,7 +180,7 @@ def build_index(articles: list[Article] | Change, target: IndexFolder | str | Pa
     target.check_writable()  # before the lock file or anything else is written
     try:
         with target.lock():
-            return _build(articles, target, embedder, settings, rebuild, progress, t0)
+            return _build(articles, target, embedder, settings, rebuild, progress, t0, sources)
     except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
@@ -156,11 +191,15 @@ def build_index(articles: list[Article] | Change, target: IndexFolder | str | Pa
 
 
 def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embedder, settings: Settings,
-           rebuild: bool, progress: Progress | None, t0: float) -> BuildStats:
+           rebuild: bool, progress: Progress | None, t0: float,
+           sources: list[str | Path] | Sources | None) -> BuildStats:
     """The body of `build_index`, run under the folder's write lock."""
     fingerprint, dim = embedder.fingerprint(), embedder.dim
     if callable(articles):
         articles = articles(current_articles(target))
+    recorded = recorded_sources(target)
+    if sources is not None:
+        recorded = sources(recorded) if callable(sources) else [source_key(p) for p in sources]
     if rebuild:
         manifest, cache, old_hashes, stored = {}, {}, {}, SentenceCache(None, dim)
     else:
@@ -176,7 +215,7 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
                   and manifest.get("model", {}).get("fingerprint") == fingerprint
                   and spec_matches(manifest, settings))
     if (not rebuild and same_build and not (stats.added or stats.changed or stats.removed)
-            and list(old_hashes) == list(new_hashes)):
+            and list(old_hashes) == list(new_hashes) and manifest.get("sources", []) == recorded):
         stats.passages = stats.reused = manifest.get("counts", {}).get("passages", 0)
         stats.up_to_date = True
         stats.seconds = time.perf_counter() - t0
@@ -254,6 +293,7 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
             **store.manifest_entry(),  # store kind and where it lives (faiss_type for FAISS)
             "bm25": {"library": "bm25s", "k1": 1.2, "b": 0.75, "stemming": "snowball-english"},
             "chunking": settings.chunking(),
+            "sources": recorded,
             "counts": {"articles": len(articles), "passages": len(passages),
                        **({"sentences": len(plan.texts)} if plan is not None else {})},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
