@@ -18,7 +18,7 @@ from pathlib import Path
 
 from qa.errors import BadInput
 from qa.ingest.decode import csv_rows, decode_bytes
-from qa.ingest.limits import clean_id, fit_fields
+from qa.ingest.limits import clean_id, fit_fields, is_prose, title_from_text
 from qa.types import Article
 
 TEXT_EXTS = {".txt", ".md", ".markdown"}
@@ -112,6 +112,7 @@ def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -
     if meta:
         lines = lines[i:]
     kept: list[str] = []
+    headed = False  # a Markdown file that opens with a heading says which line is its title
     for ln in lines:
         low = ln.lower().strip(" :|")
         if low.startswith(FOOTER_STARTS):
@@ -119,11 +120,12 @@ def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -
         if low in BOILERPLATE_LINES:
             continue
         if markdown:
+            headed = headed or (not any(kept) and bool(re.match(r"#{1,6}\s+", ln)))
             ln = re.sub(r"^#{1,6}\s+", "", ln)
         kept.append(ln)
     paras = [p for p in _paragraphs(kept)]
     title = meta.get("title", "")
-    if not title and paras and len(paras[0]) <= 300:
+    if not title and paras and len(paras[0]) <= 300 and (len(paras) > 1 or headed or not is_prose(paras[0])):
         title = paras.pop(0)
     byline = meta.get("byline", meta.get("author", ""))
     for j, p in enumerate(paras[:3]):
@@ -145,6 +147,7 @@ def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -
             date = date or m.groupdict().get("date") or ""
             break
     source = source or byline or agency.strip()
+    title = title or title_from_text(body, doc_id)  # one paragraph, no title line: the whole is body
     return Article(
         doc_id=doc_id, title=title, body=body, source=source, date=normalize_date(date),
         url=meta.get("url", ""), dateline=dateline, byline=byline, path=path)
