@@ -3,7 +3,8 @@
 Plain text and Markdown are parsed the way a reader sees a news page: boilerplate lines ("All
 news", "About the author" and what follows) are dropped, the first line is the title, a byline
 ("Written by X") and a dateline ("MOSCOW, June 11. /TASS/." or "MOSCOW (TASS):") give source,
-place and date. HTML goes through trafilatura. JSONL and CSV hold one article per record.
+place and date. HTML goes through trafilatura. JSONL and CSV hold one article per record. PDF and
+DOCX files (qa.ingest.documents) and RSS/Atom feeds (qa.ingest.feeds) are read from their bytes.
 Unreadable input never stops the run: it is reported per file with the reason.
 """
 
@@ -18,15 +19,18 @@ from pathlib import Path
 
 from qa.errors import BadInput
 from qa.ingest.decode import csv_rows, decode_bytes
+from qa.ingest.documents import DOCUMENT_EXTS, read_document
+from qa.ingest.feeds import FEED_EXTS, read_feed
 from qa.ingest.limits import clean_id, fit_fields, is_prose, title_from_text
 from qa.types import Article
 
 TEXT_EXTS = {".txt", ".md", ".markdown"}
 HTML_EXTS = {".html", ".htm"}
 RECORD_EXTS = {".jsonl", ".csv"}
-SUPPORTED_EXTS = TEXT_EXTS | HTML_EXTS | RECORD_EXTS
+SUPPORTED_EXTS = TEXT_EXTS | HTML_EXTS | RECORD_EXTS | DOCUMENT_EXTS | FEED_EXTS
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a records file (.jsonl/.csv) may be large
 MAX_ARTICLE_BYTES = 4 * 1024 * 1024  # one article file: anything larger is not one article
+MAX_PACKED_BYTES = 64 * 1024 * 1024  # a PDF/DOCX carries images and fonts; a feed many items
 
 BOILERPLATE_LINES = {
     "all news", "news", "home", "menu", "share", "share this", "share this article", "print",
@@ -284,6 +288,8 @@ def _read_file(f: Path, report: IngestReport) -> list[tuple[str, Article]]:
         if size == 0:
             raise BadInput("empty file")
         ext = f.suffix.lower()
+        if ext in DOCUMENT_EXTS | FEED_EXTS:
+            return _read_packed(f, ext, size, report)
         if ext not in RECORD_EXTS and size > MAX_ARTICLE_BYTES:
             raise BadInput(f"file is {size / 2**20:.1f} MiB, over the {MAX_ARTICLE_BYTES // 2**20} MiB "
                            "limit for one article; put many articles in a .jsonl file, one per line")
@@ -303,3 +309,18 @@ def _read_file(f: Path, report: IngestReport) -> list[tuple[str, Article]]:
     except OSError as e:
         report.problems.append((str(f), f"cannot read: {e.strerror or e}"))
     return []
+
+
+def _read_packed(f: Path, ext: str, size: int, report: IngestReport) -> list[tuple[str, Article]]:
+    """A PDF, DOCX or feed file: parsed from its bytes (never `decode_bytes`, which refuses binary)."""
+    if size > MAX_PACKED_BYTES:
+        raise BadInput(f"file is {size / 2**20:.0f} MiB, over the {MAX_PACKED_BYTES // 2**20} MiB limit for {ext} files")
+    data = f.read_bytes()
+    if ext in FEED_EXTS:
+        return read_feed(data, f, report.problems, normalize_date)
+    art, notes = read_document(data, ext, f.stem, str(f), normalize_date)
+    if len(art.body) > MAX_ARTICLE_BYTES:
+        raise BadInput(f"the text is {len(art.body) / 2**20:.1f} MiB, over the {MAX_ARTICLE_BYTES // 2**20} MiB "
+                       "limit for one article; split the document")
+    report.problems.extend((str(f), note) for note in notes)
+    return [(str(f), art)]
