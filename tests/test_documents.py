@@ -254,3 +254,23 @@ def test_mangled_pdf_docx_and_feeds_never_crash(tmp_path):
         assert all(isinstance(why, str) and why for _, why in report.problems)
 
     check()
+
+
+def test_ui_upload_accepts_and_indexes_pdf_docx_and_feeds(built_index, tmp_path):
+    from qa.ui.service import Service, safe_filename
+    from tests.test_feeds import RSS
+
+    assert safe_filename("Bulletin 7.PDF") == "Bulletin_7.pdf"
+    src = tmp_path / "src"
+    src.mkdir()
+    files = [make_pdf(src / "bulletin.pdf", [PAGE1, PAGE3]),
+             make_docx(src / "memo.docx", [("Council memo", "Title"), "The council approved the harbour budget."])]
+    (src / "tass.rss").write_text(RSS, encoding="utf-8")
+    service = Service(built_index.folder, index=built_index, upload_dir=tmp_path / "up")
+    saved, rejected = service.save_uploads(files + [src / "tass.rss"])
+    assert rejected == [] and len(saved) == 3
+    report = service.add(saved)
+    assert {"bulletin", "memo"} <= {a.doc_id for a in report.articles}
+    assert sum(a.doc_id.startswith("tass-") for a in report.articles) == 2
+    hits = service.index().search("harbour budget council", k=3, config="bm25")
+    assert hits[0].doc_id == "memo"
