@@ -223,6 +223,11 @@ def test_oversized_pdf_is_refused_by_size_before_parsing(tmp_path, monkeypatch):
     report = ingest([pdf])
     assert report.articles == [] and report.problems == [(str(pdf), "file is 2 MiB, over the 1 MiB limit for .pdf files")]
 
+    monkeypatch.setattr(reader, "MAX_ARTICLE_BYTES", 100)  # the text of a small file can be too much
+    docx = make_docx(tmp_path / "long.docx", ["Title line", "A paragraph of text. " * 20])
+    (where, why), = ingest([docx]).problems
+    assert why.startswith("the text is 0.0 MiB, over the 0 MiB limit for one article; split the document")
+
 
 # ---- damaged files of every new kind: reported or read, never a crash ---------------------------
 

@@ -319,8 +319,8 @@ def _read_packed(f: Path, ext: str, size: int, report: IngestReport) -> list[tup
     if ext in FEED_EXTS:
         return read_feed(data, f, report.problems, normalize_date)
     art, notes = read_document(data, ext, f.stem, str(f), normalize_date)
-    if len(art.body) > MAX_ARTICLE_BYTES:
-        raise BadInput(f"the text is {len(art.body) / 2**20:.1f} MiB, over the {MAX_ARTICLE_BYTES // 2**20} MiB "
+    if len(art.body.encode("utf-8")) > MAX_ARTICLE_BYTES:
+        raise BadInput(f"the text is {len(art.body.encode('utf-8')) / 2**20:.1f} MiB, over the {MAX_ARTICLE_BYTES // 2**20} MiB "
                        "limit for one article; split the document")
     report.problems.extend((str(f), note) for note in notes)
     return [(str(f), art)]
