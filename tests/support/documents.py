@@ -22,8 +22,7 @@ def make_pdf(path: Path, pages: list[list[str] | None], info: dict[str, str] | N
         scanned: draw a grey image on every page instead of text (no text layer, as a scan has).
     """
     from pypdf import PdfWriter
-    from pypdf.generic import (ArrayObject, DecodedStreamObject, DictionaryObject, NameObject,
-                               NumberObject)
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, NumberObject
 
     writer = PdfWriter()
     for lines in pages:
