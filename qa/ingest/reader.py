@@ -3,7 +3,8 @@
 Plain text and Markdown are parsed the way a reader sees a news page: boilerplate lines ("All
 news", "About the author" and what follows) are dropped, the first line is the title, a byline
 ("Written by X") and a dateline ("MOSCOW, June 11. /TASS/." or "MOSCOW (TASS):") give source,
-place and date. HTML goes through trafilatura. JSONL and CSV hold one article per record.
+place and date. HTML goes through trafilatura. JSONL and CSV hold one article per record. PDF and
+DOCX files (qa.ingest.documents) and RSS/Atom feeds (qa.ingest.feeds) are read from their bytes.
 Unreadable input never stops the run: it is reported per file with the reason.
 """
 
@@ -18,15 +19,18 @@ from pathlib import Path
 
 from qa.errors import BadInput
 from qa.ingest.decode import csv_rows, decode_bytes
-from qa.ingest.limits import clean_id, fit_fields
+from qa.ingest.documents import DOCUMENT_EXTS, read_document
+from qa.ingest.feeds import FEED_EXTS, read_feed
+from qa.ingest.limits import clean_id, fit_fields, is_prose, title_from_text
 from qa.types import Article
 
 TEXT_EXTS = {".txt", ".md", ".markdown"}
 HTML_EXTS = {".html", ".htm"}
 RECORD_EXTS = {".jsonl", ".csv"}
-SUPPORTED_EXTS = TEXT_EXTS | HTML_EXTS | RECORD_EXTS
+SUPPORTED_EXTS = TEXT_EXTS | HTML_EXTS | RECORD_EXTS | DOCUMENT_EXTS | FEED_EXTS
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a records file (.jsonl/.csv) may be large
 MAX_ARTICLE_BYTES = 4 * 1024 * 1024  # one article file: anything larger is not one article
+MAX_PACKED_BYTES = 64 * 1024 * 1024  # a PDF/DOCX carries images and fonts; a feed many items
 
 BOILERPLATE_LINES = {
     "all news", "news", "home", "menu", "share", "share this", "share this article", "print",
@@ -112,6 +116,7 @@ def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -
     if meta:
         lines = lines[i:]
     kept: list[str] = []
+    headed = False  # a Markdown file that opens with a heading says which line is its title
     for ln in lines:
         low = ln.lower().strip(" :|")
         if low.startswith(FOOTER_STARTS):
@@ -119,11 +124,12 @@ def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -
         if low in BOILERPLATE_LINES:
             continue
         if markdown:
+            headed = headed or (not any(kept) and bool(re.match(r"#{1,6}\s+", ln)))
             ln = re.sub(r"^#{1,6}\s+", "", ln)
         kept.append(ln)
     paras = [p for p in _paragraphs(kept)]
     title = meta.get("title", "")
-    if not title and paras and len(paras[0]) <= 300:
+    if not title and paras and len(paras[0]) <= 300 and (len(paras) > 1 or headed or not is_prose(paras[0])):
         title = paras.pop(0)
     byline = meta.get("byline", meta.get("author", ""))
     for j, p in enumerate(paras[:3]):
@@ -145,6 +151,7 @@ def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -
             date = date or m.groupdict().get("date") or ""
             break
     source = source or byline or agency.strip()
+    title = title or title_from_text(body, doc_id)  # one paragraph, no title line: the whole is body
     return Article(
         doc_id=doc_id, title=title, body=body, source=source, date=normalize_date(date),
         url=meta.get("url", ""), dateline=dateline, byline=byline, path=path)
@@ -281,6 +288,8 @@ def _read_file(f: Path, report: IngestReport) -> list[tuple[str, Article]]:
         if size == 0:
             raise BadInput("empty file")
         ext = f.suffix.lower()
+        if ext in DOCUMENT_EXTS | FEED_EXTS:
+            return _read_packed(f, ext, size, report)
         if ext not in RECORD_EXTS and size > MAX_ARTICLE_BYTES:
             raise BadInput(f"file is {size / 2**20:.1f} MiB, over the {MAX_ARTICLE_BYTES // 2**20} MiB "
                            "limit for one article; put many articles in a .jsonl file, one per line")
@@ -300,3 +309,18 @@ def _read_file(f: Path, report: IngestReport) -> list[tuple[str, Article]]:
     except OSError as e:
         report.problems.append((str(f), f"cannot read: {e.strerror or e}"))
     return []
+
+
+def _read_packed(f: Path, ext: str, size: int, report: IngestReport) -> list[tuple[str, Article]]:
+    """A PDF, DOCX or feed file: parsed from its bytes (never `decode_bytes`, which refuses binary)."""
+    if size > MAX_PACKED_BYTES:
+        raise BadInput(f"file is {size / 2**20:.0f} MiB, over the {MAX_PACKED_BYTES // 2**20} MiB limit for {ext} files")
+    data = f.read_bytes()
+    if ext in FEED_EXTS:
+        return read_feed(data, f, report.problems, normalize_date)
+    art, notes = read_document(data, ext, f.stem, str(f), normalize_date)
+    if len(art.body.encode("utf-8")) > MAX_ARTICLE_BYTES:
+        raise BadInput(f"the text is {len(art.body.encode('utf-8')) / 2**20:.1f} MiB, over the {MAX_ARTICLE_BYTES // 2**20} MiB "
+                       "limit for one article; split the document")
+    report.problems.extend((str(f), note) for note in notes)
+    return [(str(f), art)]

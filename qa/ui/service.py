@@ -20,7 +20,7 @@ from qa.storage.folder import IndexFolder
 
 DEFAULT_UPLOAD_DIR = "data/uploads"
 LIBRARY_ROWS = 1000  # the Library tab lists this many articles, newest first
-UPLOAD_EXTS = (".txt", ".md", ".html", ".htm", ".jsonl", ".csv")
+UPLOAD_EXTS = (".txt", ".md", ".html", ".htm", ".jsonl", ".csv", ".pdf", ".docx", ".rss", ".atom", ".xml")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
