@@ -322,7 +322,7 @@ def page_article(page: Page, parse: Callable[..., Article], path: str = "") -> A
 def saved_page_url(html: str) -> str:
     """The URL in a saved page's leading `<!-- saved from url=(NNNN)URL -->` comment, or ""."""
     m = _SAVED_FROM.match(html[:4096])
-    return m.group(1) if m and is_url(m.group(1)) else ""
+    return m.group(1) if m and m.group(1).lower().startswith(("http://", "https://")) else ""
 
 
 def cite_saved_page(article: Article, html: str) -> Article:
