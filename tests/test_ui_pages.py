@@ -20,7 +20,7 @@ def service(built_index, tmp_path):
     return Service(built_index.folder, index=built_index, upload_dir=tmp_path / "up")
 
 
-def test_add_pages_saves_each_page_with_its_url_and_reports_each_failure(service, site, built_index, tmp_path):
+def test_add_pages_saves_each_page_with_its_url_and_reports_each_failure(service, site, built_index):
     text = f"# today's reading\n{site}/article\n\n{site}/missing\n{site}/report.pdf\nexample.com/nope\n"
     saved, rejected = service.save_pages(text)
     assert [p.name for p in saved] == [web.url_doc_id(f"{site}/article") + ".html"]
@@ -46,7 +46,7 @@ def test_a_rebuild_from_the_upload_folder_keeps_the_page_and_its_url(service, si
     assert again.content_hash == fetched.content_hash
 
 
-def test_adding_a_page_again_refreshes_it_and_embeds_only_what_changed(service, site, fake_embedder, tmp_path):
+def test_adding_a_page_again_refreshes_it_and_embeds_only_what_changed(service, site, fake_embedder):
     saved, _ = service.save_pages(f"{site}/no-site")
     service.add(saved)
     before = fake_embedder.embedded
@@ -96,7 +96,7 @@ def test_questions_are_answered_while_a_slow_page_is_fetched(service, site, monk
     fetcher.join(10)
 
 
-def test_add_pages_endpoint_indexes_and_keeps_failed_urls_in_the_box(served, site):
+def test_add_pages_endpoint_indexes_and_keeps_failed_urls_in_the_box(site, served):
     client, _ = served
     msg, table, _, _, box, _ = client.predict(f"{site}/article\n{site}/broken\n", api_name="/add_pages")
     assert "Indexed 1 page(s): Probe reaches Mars orbit" in msg

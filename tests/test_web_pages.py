@@ -93,13 +93,17 @@ def test_refused_connection_is_reported(site):
     assert "connection refused" in problems(report)[url] and len(report.articles) == 1
 
 
-def test_unknown_host_is_reported_as_a_dns_failure(monkeypatch):
-    def no_dns(*args, **kwargs):
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+@pytest.mark.parametrize("error, reason", [
+    (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "host not found (DNS"),
+    (OSError(101, "Network is unreachable"), "cannot connect (Network is unreachable); are you offline?"),
+])
+def test_unknown_host_or_no_network_is_named(monkeypatch, error, reason):
+    def no_network(*args, **kwargs):
+        raise error
 
-    monkeypatch.setattr(socket, "getaddrinfo", no_dns)  # no real lookup leaves the machine
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)  # no real lookup leaves the machine
     report = ingest(["https://no-such-host.invalid/page"])
-    assert "host not found (DNS" in problems(report)["https://no-such-host.invalid/page"]
+    assert reason in problems(report)["https://no-such-host.invalid/page"]
 
 
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1/article.html", "file:///etc/passwd",

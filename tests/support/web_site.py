@@ -32,7 +32,8 @@ published on its website on Friday evening.</p>
 
 NO_SITE = ARTICLE.replace('<meta property="og:site_name" content="Space Daily">', "").replace(
     " | Space Daily", "").replace("Probe reaches Mars orbit", "Penguins march inland").replace(
-    "space agency said its probe entered orbit around Mars", "researchers said emperor penguins walked inland")
+    "space agency said its probe entered orbit around Mars",
+    "researchers said emperor penguins walked inland")
 
 NO_TEXT = ("<html><head><title>News app</title></head><body><div id='root'></div>"  # built by JavaScript
            "<script src='/app.js'></script></body></html>")
@@ -91,7 +92,8 @@ def site(monkeypatch):
         "/menu": (200, "text/html", NO_TEXT),
         "/slow": (200, "text/html", ARTICLE),
         "/cp1251": (200, "text/html; charset=windows-1251",
-                    ARTICLE.replace("Probe reaches Mars orbit", "Зонд вышел на орбиту Марса").encode("cp1251")),
+                    ARTICLE.replace("Probe reaches Mars orbit",
+                                    "Зонд вышел на орбиту Марса").encode("cp1251")),
     }
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
