@@ -193,6 +193,13 @@ def test_qa_index_urls_file_with_changed_page_reembeds_only_that_article(site, t
     assert 0 < second["embedded"] < first["embedded"]
 
 
+def test_qa_index_human_summary_counts_files_and_web_pages(site, corpus_dir, tmp_path, capsys):
+    assert main(["index", str(corpus_dir), f"{site}/article", "--index", str(tmp_path / "ix"),
+                 "--backend", "hash"]) == 0
+    out = capsys.readouterr().out
+    assert "4 articles" in out and "passages from 3 files and 1 web pages" in out
+
+
 def test_qa_index_urls_file_missing_or_bad_exits_2(tmp_path, capsys):
     assert main(["index", "--urls", str(tmp_path / "nope.txt"), "--index", str(tmp_path / "ix")]) == 2
     assert "cannot read the URL list" in capsys.readouterr().err

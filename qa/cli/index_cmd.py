@@ -66,8 +66,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 0
     state = "already up to date, nothing written" if stats.up_to_date else "written"
     print(f"Index {args.index}: {state}.")
-    pages = f" and {report.pages_read} web pages" if report.pages_read else ""
-    print(f"  {stats.articles} articles, {stats.passages} passages from {report.files_read} files{pages}")
+    counts = ((report.files_read, "files"), (report.pages_read, "web pages"))
+    read = [f"{n} {what}" for n, what in counts if n]
+    print(f"  {stats.articles} articles, {stats.passages} passages from {' and '.join(read) or '0 files'}")
     print(f"  embedded {stats.embedded} passages, reused {stats.reused} "
           f"(added {len(stats.added)}, changed {len(stats.changed)}, removed {len(stats.removed)} articles)")
     if stats.sentences_embedded:
