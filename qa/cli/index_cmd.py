@@ -16,8 +16,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     from qa.embedders import EMBEDDERS
 
     p = subparsers.add_parser("index", help="build or update the index from article files")
-    p.add_argument("paths", nargs="*", help="files or folders (default: what the index was built from, "
-                   f"as its manifest records, uploads included; {DEFAULT_DATA_DIR} for a new index)")
+    p.add_argument("paths", nargs="*", help="files, folders or web page URLs (default: what the index was "
+                   f"built from, as its manifest records, uploads included; {DEFAULT_DATA_DIR} for a new index)")
+    p.add_argument("--urls", type=Path, default=None, metavar="FILE",
+                   help="also fetch the web pages listed in FILE (one URL a line; # comments)")
     p.add_argument("--index", type=Path, default=Path(DEFAULT_INDEX_DIR), help="index folder (default index)")
     p.add_argument("--rebuild", action="store_true", help="ignore the previous index and embed everything")
     p.add_argument("--model", default=None, help="model name or local folder (default all-MiniLM-L6-v2)")
@@ -37,21 +39,25 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def cmd_index(args: argparse.Namespace) -> int:
     """Build or update `args.index`; print a summary (one JSON object with --json). Returns 0."""
     from qa.index import Index
+    from qa.ingest.web import fetch_progress, read_url_file
 
     settings = Settings().with_(model=args.model, target_tokens=args.target_tokens,
                                 overlap_sentences=args.overlap, backend=args.backend,
                                 sentence_vectors=args.sentence_vectors, **scale_options(args))
-    paths, notes = (args.paths, []) if args.paths else default_sources(args.index)
+    named = [*args.paths, *(read_url_file(args.urls) if args.urls else [])]
+    paths, notes = (named, []) if named else default_sources(args.index)
     t0 = time.perf_counter()
-    index = Index.build(paths, args.index, settings=settings, rebuild=args.rebuild,
-                        progress=progress_bar("embedding passages and sentences"
-                                              if settings.sentence_vectors else "embedding passages",
-                                              unit="text"))
+    with fetch_progress(progress_bar("fetching pages", unit="page")):
+        index = Index.build(paths, args.index, settings=settings, rebuild=args.rebuild,
+                            progress=progress_bar("embedding passages and sentences"
+                                                  if settings.sentence_vectors else "embedding passages",
+                                                  unit="text"))
     stats, report = index.last_build, index.last_ingest
     assert stats is not None and report is not None
     report.problems[:0] = notes
     summary = {
-        "index": str(args.index), "sources": [str(p) for p in paths], "files": report.files_read, "articles": stats.articles,
+        "index": str(args.index), "sources": [str(p) for p in paths], "files": report.files_read,
+        "pages": report.pages_read, "articles": stats.articles,
         "passages": stats.passages, "embedded": stats.embedded, "reused": stats.reused,
         "sentences_embedded": stats.sentences_embedded,
         "added": len(stats.added), "changed": len(stats.changed), "removed": len(stats.removed),
@@ -63,9 +69,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 0
     state = "already up to date, nothing written" if stats.up_to_date else "written"
     print(f"Index {args.index}: {state}.")
-    if not args.paths:
+    if not named:
         print(f"  read {', '.join(map(str, paths))}")
-    print(f"  {stats.articles} articles, {stats.passages} passages from {report.files_read} files")
+    counts = ((report.files_read, "files"), (report.pages_read, "web pages"))
+    read = [f"{n} {what}" for n, what in counts if n]
+    print(f"  {stats.articles} articles, {stats.passages} passages from {' and '.join(read) or '0 files'}")
     print(f"  embedded {stats.embedded} passages, reused {stats.reused} "
           f"(added {len(stats.added)}, changed {len(stats.changed)}, removed {len(stats.removed)} articles)")
     if stats.sentences_embedded:

@@ -15,6 +15,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
 from pathlib import Path
 
 from qa.errors import BadInput
@@ -22,6 +23,7 @@ from qa.ingest.decode import csv_rows, decode_bytes
 from qa.ingest.documents import DOCUMENT_EXTS, read_document
 from qa.ingest.feeds import FEED_EXTS, read_feed
 from qa.ingest.limits import clean_id, fit_fields, is_prose, title_from_text
+from qa.ingest.web import cite_saved_page, read_urls, split_urls
 from qa.types import Article
 
 TEXT_EXTS = {".txt", ".md", ".markdown"}
@@ -62,6 +64,7 @@ class IngestReport:
     articles: list[Article] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path or path:line, reason)
     files_read: int = 0
+    pages_read: int = 0  # web pages fetched (qa.ingest.web)
 
 
 def normalize_date(text: str) -> str:
@@ -255,16 +258,18 @@ def iter_files(paths: list[str | Path], report: IngestReport,
 
 
 def ingest(paths: list[str | Path], exclude: list[str | Path] = ()) -> IngestReport:
-    """Read every supported file under `paths` (but not under `exclude`) into articles; never
-    raises on a bad file.
+    """Read every supported file under `paths` (but not under `exclude`), and fetch every URL
+    among them (qa.ingest.web), into articles; never raises on a bad file or URL.
 
     Duplicate `doc_id`s keep the first article and report the later ones.
     """
     report = IngestReport()
     seen: dict[str, str] = {}
-    for f in iter_files(paths, report, exclude):
-        report.files_read += 1
-        for where, art in _read_file(f, report):
+    urls, paths = split_urls(paths)  # http(s) pages are fetched, then read like an HTML file
+    files = ((f, _read_file(f, report)) for f in iter_files(paths, report, exclude))
+    for f, pairs in chain(files, [("", read_urls(urls, report, parse_html))]):
+        report.files_read += bool(f)
+        for where, art in pairs:
             try:
                 art, notes = fit_fields(art)
             except BadInput as e:
@@ -272,10 +277,10 @@ def ingest(paths: list[str | Path], exclude: list[str | Path] = ()) -> IngestRep
                 continue
             report.problems.extend((where, note) for note in notes)
             if art.doc_id in seen:
-                report.problems.append((art.path or str(f), f"duplicate doc_id {art.doc_id!r} "
+                report.problems.append((art.path or where, f"duplicate doc_id {art.doc_id!r} "
                                         f"(already from {seen[art.doc_id]}); kept the first"))
                 continue
-            seen[art.doc_id] = art.path or str(f)
+            seen[art.doc_id] = art.path or where
             report.articles.append(art)
     return report
 
@@ -302,7 +307,7 @@ def _read_file(f: Path, report: IngestReport) -> list[tuple[str, Article]]:
                                "with 'id', 'title', 'text'")
             return records
         if ext in HTML_EXTS:
-            return [(str(f), parse_html(text, f.stem, str(f)))]
+            return [(str(f), cite_saved_page(parse_html(text, f.stem, str(f)), text))]
         return [(str(f), parse_text(text, f.stem, str(f), markdown=ext != ".txt"))]
     except BadInput as e:
         report.problems.append((str(f), str(e)))
