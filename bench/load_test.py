@@ -46,6 +46,7 @@ def run_load(url: str, clients: int, seconds: float, max_requests: int, k: int =
     percentiles and errors."""
     from gradio_client import Client
 
+    uploaded: dict = {}  # start, end, message or error of the upload
     latencies: list[float] = []
     spans: list[tuple[float, float]] = []  # (start, end) of each answered question, monotonic
     errors: list[str] = []
@@ -56,7 +57,7 @@ def run_load(url: str, clients: int, seconds: float, max_requests: int, k: int =
     def worker(i: int) -> None:
         client = Client(url, verbose=False)
         j = i
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline or (upload is not None and "end" not in uploaded):
             with lock:
                 if count["n"] >= max_requests:
                     return
@@ -75,8 +76,6 @@ def run_load(url: str, clients: int, seconds: float, max_requests: int, k: int =
             except Exception as e:  # counted and reported, never hidden
                 with lock:
                     errors.append(f"{type(e).__name__}: {e}")
-
-    uploaded: dict = {}
 
     def uploader() -> None:
         from gradio_client import Client, handle_file
@@ -97,7 +96,7 @@ def run_load(url: str, clients: int, seconds: float, max_requests: int, k: int =
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=seconds + 120)
+        t.join(timeout=seconds + (1800 if upload is not None else 120))
     wall = time.monotonic() - t0
     lat = sorted(latencies)
 
@@ -137,9 +136,8 @@ def main() -> None:
     import shutil
     import tempfile
 
-    import app
     from qa import Index
-    from qa.ui.app import QUEUE_MAX
+    from qa.ui.app import QUEUE_MAX, build_demo
 
     work = Path(tempfile.mkdtemp(prefix="qa-load-"))
     index_dir = args.index
@@ -148,7 +146,7 @@ def main() -> None:
         shutil.copytree(args.index, index_dir)
     index = Index.load(index_dir)
     index.search("warm up the model")
-    demo = app.build_demo(index_dir, index=index, upload_dir=str(work / "uploads"))
+    demo = build_demo(index_dir, index=index, upload_dir=str(work / "uploads"))
     demo.queue(default_concurrency_limit=2, max_size=QUEUE_MAX)  # as `make run` serves it
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
