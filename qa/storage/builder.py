@@ -27,7 +27,8 @@ from qa.errors import IndexWriteError, QAError
 from qa.storage.bm25 import SparseIndex
 from qa.storage.vector_stores import create_store, drop_replaced, row_meta, spec_matches
 from qa.storage.tables import iter_records, write_tables
-from qa.storage.sentence_vectors import SentenceCache, plan_sentences, save_sentences
+from qa.storage.sentence_vectors import (SentenceCache, SentencePlan, plan_in_context, plan_sentences,
+                                         save_sentences, sentence_key)
 from qa.storage.folder import IndexFolder
 from qa.hashing import content_hash
 from qa.types import Article, Passage
@@ -44,7 +45,8 @@ class BuildStats:
     passages: int = 0
     embedded: int = 0
     reused: int = 0
-    sentences_embedded: int = 0  # distinct highlighter sentences embedded (qa/sentences.py)
+    sentences_embedded: int = 0  # distinct highlighter sentences embedded on their own
+    sentences_in_context: int = 0  # sentence vectors pooled from the passages' forward pass
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -225,10 +227,15 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
     passages = chunk_articles(articles, embedder, settings)
     texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
     keys = [content_hash(fingerprint, t) for t in texts]
-    # the highlighter's sentences are embedded with the passages, each distinct one once
-    plan = plan_sentences(passages, fingerprint) if settings.sentence_vectors else None
-    if plan is not None:
-        texts, keys = texts + plan.texts, keys + plan.keys
+    n = len(passages)
+    # The highlighter's sentence vectors: pooled from each passage's own forward pass when the
+    # embedder can (no second pass), else each distinct sentence embedded with the passages.
+    in_context = settings.sentence_vectors and settings.engine == "local" and hasattr(embedder, "embed_spans")
+    plan: SentencePlan | None = None
+    if settings.sentence_vectors:
+        plan = plan_in_context(passages, keys) if in_context else plan_sentences(passages, fingerprint)
+        if not in_context:
+            texts, keys = texts + plan.texts, keys + plan.keys
     vectors = np.zeros((len(texts), dim), dtype=np.float32)
     todo = []
     for i, key in enumerate(keys):
@@ -238,41 +245,30 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
             vectors[i] = stored[key]
         else:
             todo.append(i)
+    span_vectors = None
+    if in_context:
+        assert plan is not None
+        span_vectors, todo = _reuse_spans(plan, passages, fingerprint, cache, stored, todo, dim)
     cache.clear()
     stored = SentenceCache(None, dim)  # release the previous index's map
-    n = len(passages)
     stats.passages, stats.embedded = n, sum(1 for i in todo if i < n)
     stats.reused, stats.sentences_embedded = n - stats.embedded, len(todo) - stats.embedded
     partial = target.partial_dir
     if rebuild and partial.exists():
         shutil.rmtree(partial, ignore_errors=True)
-    # shards of todo rows, each distinct key once; a shard is saved as soon as it is embedded
-    shards: list[list[int]] = []
-    first: dict[str, int] = {}
-    for start in range(0, len(todo), SHARD_SIZE):
-        shards.append([i for i in todo[start:start + SHARD_SIZE] if first.setdefault(keys[i], i) == i])
-    embedded = embed_shards(embedder, settings, [[texts[i] for i in rows] for rows in shards if rows])
-    try:
-        for n_shard, start in enumerate(range(0, len(todo), SHARD_SIZE)):
-            rows = shards[n_shard]
-            if rows:
-                vecs = next(embedded)
-                vectors[rows] = vecs
-                _write_shard(partial, n_shard, [keys[i] for i in rows], vecs, fingerprint)
-            # duplicates of a key embedded in this run reuse that vector
-            for i in todo[start:start + SHARD_SIZE]:
-                if first[keys[i]] != i:
-                    vectors[i] = vectors[first[keys[i]]]
-            if progress:
-                progress(min(start + SHARD_SIZE, len(todo)), len(todo))
-    finally:
-        embedded.close()  # a Ray engine stops its runtime here, also on an error
+    if in_context:
+        assert plan is not None and span_vectors is not None
+        prefix = [len(t) - len(p.text) for t, p in zip(texts, passages)]  # title line before the passage
+        stats.sentences_in_context = _embed_in_context(embedder, texts, keys, prefix, plan, todo, vectors,
+                                                       span_vectors, partial, fingerprint, progress)
+    else:
+        _embed_texts(embedder, settings, texts, keys, todo, vectors, partial, fingerprint, progress)
 
     tmp = target.new_build()
     store, committed = None, False
     try:
         if plan is not None:
-            save_sentences(tmp, plan, vectors[n:])
+            save_sentences(tmp, plan, span_vectors if span_vectors is not None else vectors[n:])
         vectors = vectors[:n]
         store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
         np.save(tmp.vectors_file, vectors, allow_pickle=False)
@@ -295,7 +291,7 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
             "chunking": settings.chunking(),
             "sources": recorded,
             "counts": {"articles": len(articles), "passages": len(passages),
-                       **({"sentences": len(plan.texts)} if plan is not None else {})},
+                       **({"sentences": len(plan.keys), "sentence_vectors": "in-context" if in_context else "separate"} if plan is not None else {})},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         store.close()  # a Milvus Lite file is released before its folder moves
@@ -310,3 +306,91 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
             tmp.discard()
     stats.seconds = time.perf_counter() - t0
     return stats
+
+
+def _embed_texts(embedder: Embedder, settings: Settings, texts: list[str], keys: list[str], todo: list[int],
+                 vectors: np.ndarray, partial: Path, fingerprint: str, progress: Progress | None) -> None:
+    """Embed the `todo` rows of `texts` into `vectors` through the settings' engine, each distinct
+    key once, saving every shard as soon as it is done."""
+    shards: list[list[int]] = []
+    first: dict[str, int] = {}
+    for start in range(0, len(todo), SHARD_SIZE):
+        shards.append([i for i in todo[start:start + SHARD_SIZE] if first.setdefault(keys[i], i) == i])
+    embedded = embed_shards(embedder, settings, [[texts[i] for i in rows] for rows in shards if rows])
+    try:
+        for n_shard, start in enumerate(range(0, len(todo), SHARD_SIZE)):
+            rows = shards[n_shard]
+            if rows:
+                vecs = next(embedded)
+                vectors[rows] = vecs
+                _write_shard(partial, n_shard, [keys[i] for i in rows], vecs, fingerprint)
+            # duplicates of a key embedded in this run reuse that vector
+            for i in todo[start:start + SHARD_SIZE]:
+                if first[keys[i]] != i:
+                    vectors[i] = vectors[first[keys[i]]]
+            if progress:
+                progress(min(start + SHARD_SIZE, len(todo)), len(todo))
+    finally:
+        embedded.close()  # a Ray engine stops its runtime here, also on an error
+
+
+def _span_rows(plan: SentencePlan, i: int) -> range:
+    return range(int(plan.offsets[i]), int(plan.offsets[i + 1]))
+
+
+def _reuse_spans(plan: SentencePlan, passages: list[Passage], fingerprint: str, cache: dict,
+                 stored: SentenceCache, todo: list[int], dim: int) -> tuple[np.ndarray, list[int]]:
+    """Sentence vectors of passages that are not re-embedded, from the previous index or saved
+    shards (an index of separately embedded sentences gives its vectors too, so upgrading one
+    re-embeds only what changed); a passage missing any of them joins `todo`. Returns (span
+    vectors, todo)."""
+    spans = np.zeros((len(plan.keys), dim), dtype=np.float32)
+    again = set(todo)
+    for i in range(len(plan.offsets) - 1):
+        if i in again:
+            continue
+        for r in _span_rows(plan, i):
+            key = plan.keys[r]
+            if key in cache:
+                spans[r] = cache[key]
+            elif key in stored:
+                spans[r] = stored[key]
+            else:
+                s, e, _ = plan.entries[r]
+                alone = sentence_key(fingerprint, passages[i].text[s:e])
+                if alone in stored:
+                    spans[r] = stored[alone]
+                    continue
+                again.add(i)
+                break
+    return spans, sorted(again)
+
+
+def _embed_in_context(embedder, texts: list[str], keys: list[str], prefix: list[int], plan: SentencePlan,
+                      todo: list[int], vectors: np.ndarray, span_vectors: np.ndarray, partial: Path,
+                      fingerprint: str, progress: Progress | None) -> int:
+    """Embed the `todo` passages and pool their sentences' vectors in the same forward pass
+    (`embedder.embed_spans`); each shard's passage and sentence vectors are saved together as
+    soon as it is done. Returns how many sentence vectors were made."""
+    first: dict[str, int] = {}
+    unique = [i for i in todo if first.setdefault(keys[i], i) == i]
+    made = 0
+    for n_shard, start in enumerate(range(0, len(unique), SHARD_SIZE)):
+        rows = unique[start:start + SHARD_SIZE]
+        spans = [[(int(s) + prefix[i], int(e) + prefix[i])
+                  for s, e, _ in plan.entries[plan.offsets[i]:plan.offsets[i + 1]]] for i in rows]
+        pvecs, svecs = embedder.embed_spans([texts[i] for i in rows], spans)
+        vectors[rows] = pvecs
+        span_rows = [r for i in rows for r in _span_rows(plan, i)]
+        span_vectors[span_rows] = svecs
+        made += len(span_rows)
+        _write_shard(partial, n_shard, [keys[i] for i in rows] + [plan.keys[r] for r in span_rows],
+                     np.vstack([pvecs, svecs]), fingerprint)
+        if progress:
+            progress(start + len(rows), len(unique))
+    for i in todo:  # a passage text seen twice (the same sentences): the first one's vectors
+        j = first[keys[i]]
+        if j != i:
+            vectors[i] = vectors[j]
+            span_vectors[list(_span_rows(plan, i))] = span_vectors[list(_span_rows(plan, j))]
+    return made
