@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -115,12 +116,16 @@ class Index:
         settings = settings or Settings()
         IndexFolder(folder).check_writable(paths)  # before anything is read or written
         embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.backend)
+        t0 = time.perf_counter()
         report = ingest(list(paths), exclude=[folder])
+        read_seconds = time.perf_counter() - t0
         if not report.articles:
             reasons = "; ".join(f"{p}: {r}" for p, r in report.problems[:5]) or "no supported files"
             raise BadInput(f"nothing to index in {', '.join(map(str, paths))} ({reasons})")
         stats = build_index(report.articles, folder, embedder, settings, rebuild=rebuild, progress=progress,
                             sources=list(paths))
+        stats.stages = {"read": read_seconds, **stats.stages}
+        stats.seconds += read_seconds
         index = cls.load(folder, embedder=embedder, settings=settings)
         index.last_build, index.last_ingest = stats, report
         return index

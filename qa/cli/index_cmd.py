@@ -59,10 +59,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         "index": str(args.index), "sources": [str(p) for p in paths], "files": report.files_read,
         "pages": report.pages_read, "articles": stats.articles,
         "passages": stats.passages, "embedded": stats.embedded, "reused": stats.reused,
-        "sentences_embedded": stats.sentences_embedded,
+        "sentences_embedded": stats.sentences_embedded, "sentences_in_context": stats.sentences_in_context,
         "added": len(stats.added), "changed": len(stats.changed), "removed": len(stats.removed),
         "skipped": [{"path": p, "reason": r} for p, r in report.problems],
         "up_to_date": stats.up_to_date, "seconds": round(time.perf_counter() - t0, 2),
+        "stages": {k: round(v, 2) for k, v in stats.stages.items()},
     }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
@@ -78,6 +79,9 @@ def cmd_index(args: argparse.Namespace) -> int:
           f"(added {len(stats.added)}, changed {len(stats.changed)}, removed {len(stats.removed)} articles)")
     if stats.sentences_embedded:
         print(f"  embedded {stats.sentences_embedded} sentences for answer highlighting")
+    if stats.sentences_in_context:
+        print(f"  {stats.sentences_in_context} sentence vectors for answer highlighting, "
+              "from the passages' own forward pass")
     for p, r in report.problems:
         print(f"  skipped {p}: {r}")
     print(f"  {summary['seconds']} s")

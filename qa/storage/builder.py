@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +53,16 @@ class BuildStats:
     removed: list[str] = field(default_factory=list)
     up_to_date: bool = False
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage (the profile)
+
+    @contextmanager
+    def stage(self, name: str):
+        """Time a stage of the build into `stages[name]` (added up when it runs again)."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - t
 
 
 
@@ -202,12 +213,13 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
     recorded = recorded_sources(target)
     if sources is not None:
         recorded = sources(recorded) if callable(sources) else [source_key(p) for p in sources]
-    if rebuild:
-        manifest, cache, old_hashes, stored = {}, {}, {}, SentenceCache(None, dim)
-    else:
-        manifest, cache, old_hashes, stored = _load_previous(target, fingerprint, dim,
-                                                             settings.sentence_vectors)
     stats = BuildStats(articles=len(articles))
+    with stats.stage("previous index"):  # its vectors and saved shards, to reuse
+        if rebuild:
+            manifest, cache, old_hashes, stored = {}, {}, {}, SentenceCache(None, dim)
+        else:
+            manifest, cache, old_hashes, stored = _load_previous(target, fingerprint, dim,
+                                                                 settings.sentence_vectors)
     new_hashes = {a.doc_id: a.content_hash for a in articles}
     stats.added = sorted(d for d in new_hashes if d not in old_hashes)
     stats.changed = sorted(d for d in new_hashes if d in old_hashes and old_hashes[d] != new_hashes[d])
@@ -224,9 +236,10 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
         return stats
 
     by_id = {a.doc_id: a for a in articles}
-    passages = chunk_articles(articles, embedder, settings)
-    texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
-    keys = [content_hash(fingerprint, t) for t in texts]
+    with stats.stage("chunk"):  # sentence splitting and word-piece counts
+        passages = chunk_articles(articles, embedder, settings)
+        texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
+        keys = [content_hash(fingerprint, t) for t in texts]
     n = len(passages)
     # The highlighter's sentence vectors: pooled from each passage's own forward pass when the
     # embedder can (no second pass), else each distinct sentence embedded with the passages.
@@ -256,29 +269,33 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
     partial = target.partial_dir
     if rebuild and partial.exists():
         shutil.rmtree(partial, ignore_errors=True)
-    if in_context:
-        assert plan is not None and span_vectors is not None
-        prefix = [len(t) - len(p.text) for t, p in zip(texts, passages)]  # title line before the passage
-        stats.sentences_in_context = _embed_in_context(embedder, texts, keys, prefix, plan, todo, vectors,
-                                                       span_vectors, partial, fingerprint, progress)
-    else:
-        _embed_texts(embedder, settings, texts, keys, todo, vectors, partial, fingerprint, progress)
+    with stats.stage("embed"):  # tokenising and the model, shards saved as they finish
+        if in_context:
+            assert plan is not None and span_vectors is not None
+            prefix = [len(t) - len(p.text) for t, p in zip(texts, passages)]  # title line before the passage
+            stats.sentences_in_context = _embed_in_context(embedder, texts, keys, prefix, plan, todo, vectors,
+                                                           span_vectors, partial, fingerprint, progress)
+        else:
+            _embed_texts(embedder, settings, texts, keys, todo, vectors, partial, fingerprint, progress)
 
     tmp = target.new_build()
     store, committed = None, False
     try:
-        if plan is not None:
-            save_sentences(tmp, plan, span_vectors if span_vectors is not None else vectors[n:])
-        vectors = vectors[:n]
-        store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
-        np.save(tmp.vectors_file, vectors, allow_pickle=False)
-        write_tables(tmp, passages, keys[:n], articles)
-        tmp.bm25_dir.mkdir()
-        SparseIndex.build([p.text for p in passages]).save(tmp.bm25_dir)
-        # Whole-article BM25: term statistics over full articles rank documents better
-        # than passage statistics do (a feature of the reranker).
-        tmp.bm25_docs_dir.mkdir()
-        SparseIndex.build([f"{a.title}\n{a.body}" for a in articles]).save(tmp.bm25_docs_dir)
+        with stats.stage("write"):  # sentence files, vectors, passage and article tables
+            if plan is not None:
+                save_sentences(tmp, plan, span_vectors if span_vectors is not None else vectors[n:])
+            vectors = vectors[:n]
+            np.save(tmp.vectors_file, vectors, allow_pickle=False)
+            write_tables(tmp, passages, keys[:n], articles)
+        with stats.stage("vector store"):
+            store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
+        with stats.stage("bm25"):
+            tmp.bm25_dir.mkdir()
+            SparseIndex.build([p.text for p in passages]).save(tmp.bm25_dir)
+            # Whole-article BM25: term statistics over full articles rank documents better
+            # than passage statistics do (a feature of the reranker).
+            tmp.bm25_docs_dir.mkdir()
+            SparseIndex.build([f"{a.title}\n{a.body}" for a in articles]).save(tmp.bm25_docs_dir)
         new_manifest = {
             "format_version": FORMAT_VERSION,
             "model": {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
@@ -295,7 +312,8 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         store.close()  # a Milvus Lite file is released before its folder moves
-        target.commit(tmp, new_manifest)
+        with stats.stage("write"):
+            target.commit(tmp, new_manifest)
         committed, store = True, None
         drop_replaced(manifest, new_manifest, settings)
     finally:
@@ -316,6 +334,8 @@ def _embed_texts(embedder: Embedder, settings: Settings, texts: list[str], keys:
     first: dict[str, int] = {}
     for start in range(0, len(todo), SHARD_SIZE):
         shards.append([i for i in todo[start:start + SHARD_SIZE] if first.setdefault(keys[i], i) == i])
+    if progress and todo:
+        progress(0, len(todo))  # the bar (and its clock) starts before the first shard
     embedded = embed_shards(embedder, settings, [[texts[i] for i in rows] for rows in shards if rows])
     try:
         for n_shard, start in enumerate(range(0, len(todo), SHARD_SIZE)):
@@ -375,6 +395,8 @@ def _embed_in_context(embedder, texts: list[str], keys: list[str], prefix: list[
     first: dict[str, int] = {}
     unique = [i for i in todo if first.setdefault(keys[i], i) == i]
     made = 0
+    if progress and unique:
+        progress(0, len(unique))  # the bar (and its clock) starts before the first shard
     for n_shard, start in enumerate(range(0, len(unique), SHARD_SIZE)):
         rows = unique[start:start + SHARD_SIZE]
         spans = [[(int(s) + prefix[i], int(e) + prefix[i])
