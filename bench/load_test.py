@@ -3,6 +3,12 @@ loopback only, bounded in time and request count. Prints JSON. Not a test (a sho
 runs in tests/test_load.py). Usage:
 
     python bench/load_test.py [--index index] [--clients 16] [--seconds 60] [--max-requests 100000]
+                              [--upload FILE [--upload-after 5]]
+
+With `--upload`, the index is copied to a temporary folder and, `--upload-after` seconds into the
+run, one more client uploads FILE through the UI's upload API while the others keep asking: the
+JSON then also reports the upload's time and the latency of the questions asked while it indexed
+(issue 15: questions are answered from the old index during an upload).
 """
 
 from __future__ import annotations
@@ -34,11 +40,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_load(url: str, clients: int, seconds: float, max_requests: int, k: int = 5) -> dict:
-    """Hammer `url`'s ask endpoint; returns throughput, latency percentiles and errors."""
+def run_load(url: str, clients: int, seconds: float, max_requests: int, k: int = 5,
+             upload: Path | None = None, upload_after: float = 5.0) -> dict:
+    """Hammer `url`'s ask endpoint (and upload `upload` during it); returns throughput, latency
+    percentiles and errors."""
     from gradio_client import Client
 
+    uploaded: dict = {}  # start, end, message or error of the upload
     latencies: list[float] = []
+    spans: list[tuple[float, float]] = []  # (start, end) of each answered question, monotonic
     errors: list[str] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -47,7 +57,7 @@ def run_load(url: str, clients: int, seconds: float, max_requests: int, k: int =
     def worker(i: int) -> None:
         client = Client(url, verbose=False)
         j = i
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline or (upload is not None and "end" not in uploaded):
             with lock:
                 if count["n"] >= max_requests:
                     return
@@ -62,26 +72,56 @@ def run_load(url: str, clients: int, seconds: float, max_requests: int, k: int =
                     raise RuntimeError(f"no hits for {q!r}")
                 with lock:
                     latencies.append((time.perf_counter() - t0) * 1000)
+                    spans.append((t0, time.perf_counter()))
             except Exception as e:  # counted and reported, never hidden
                 with lock:
                     errors.append(f"{type(e).__name__}: {e}")
 
+    def uploader() -> None:
+        from gradio_client import Client, handle_file
+
+        client = Client(url, verbose=False)
+        time.sleep(upload_after)
+        uploaded["start"] = time.perf_counter()
+        try:
+            uploaded["message"] = str(client.predict([handle_file(str(upload))], api_name="/upload")[0])[:300]
+        except Exception as e:  # reported, never hidden
+            uploaded["error"] = f"{type(e).__name__}: {e}"
+        uploaded["end"] = time.perf_counter()
+
     t0 = time.monotonic()
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
+    if upload is not None:
+        threads.append(threading.Thread(target=uploader, daemon=True))
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=seconds + 120)
+        t.join(timeout=seconds + (1800 if upload is not None else 120))
     wall = time.monotonic() - t0
     lat = sorted(latencies)
 
     def pct(p: float) -> float:
         return round(lat[min(len(lat) - 1, int(p / 100 * len(lat)))], 1) if lat else float("nan")
 
-    return {"clients": clients, "seconds": round(wall, 1), "requests": len(lat), "errors": len(errors),
-            "error_samples": errors[:3], "throughput_rps": round(len(lat) / wall, 2),
-            "latency_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99),
-                           "mean": round(statistics.fmean(lat), 1) if lat else None}}
+    out = {"clients": clients, "seconds": round(wall, 1), "requests": len(lat), "errors": len(errors),
+           "error_samples": errors[:3], "throughput_rps": round(len(lat) / wall, 2),
+           "latency_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99),
+                          "mean": round(statistics.fmean(lat), 1) if lat else None}}
+    if upload is not None:
+        out["upload"] = _during_upload(uploaded, spans, latencies)
+    return out
+
+
+def _during_upload(uploaded: dict, spans: list[tuple[float, float]], latencies: list[float]) -> dict:
+    """The upload's outcome and the latency of the questions asked while it was indexing."""
+    if "end" not in uploaded:
+        return {"error": "the upload did not finish within the run"}
+    start, end = uploaded["start"], uploaded["end"]
+    during = sorted(ms for (a, b), ms in zip(spans, latencies) if a < end and b > start)
+    pick = (lambda p: round(during[min(len(during) - 1, int(p / 100 * len(during)))], 1)) if during else None
+    return {"seconds": round(end - start, 1), "message": uploaded.get("message"), "error": uploaded.get("error"),
+            "questions_during": len(during),
+            "latency_ms_during": {"p50": pick(50), "p95": pick(95), "max": during[-1]} if during else None}
 
 
 def main() -> None:
@@ -90,19 +130,32 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--max-requests", type=int, default=100_000)
+    p.add_argument("--upload", type=Path, default=None, help="a file to upload through the UI during the run")
+    p.add_argument("--upload-after", type=float, default=5.0, help="seconds into the run")
     args = p.parse_args()
-    import app
-    from qa import Index
+    import shutil
+    import tempfile
 
-    index = Index.load(args.index)
+    from qa import Index
+    from qa.ui.app import QUEUE_MAX, build_demo
+
+    work = Path(tempfile.mkdtemp(prefix="qa-load-"))
+    index_dir = args.index
+    if args.upload:  # the upload changes an index: a copy, never the one given
+        index_dir = str(work / "index")
+        shutil.copytree(args.index, index_dir)
+    index = Index.load(index_dir)
     index.search("warm up the model")
-    demo = app.build_demo(args.index, index=index)
+    demo = build_demo(index_dir, index=index, upload_dir=str(work / "uploads"))
+    demo.queue(default_concurrency_limit=2, max_size=QUEUE_MAX)  # as `make run` serves it
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
-        result = run_load(f"http://127.0.0.1:{port}/", args.clients, args.seconds, args.max_requests)
+        result = run_load(f"http://127.0.0.1:{port}/", args.clients, args.seconds, args.max_requests,
+                          upload=args.upload, upload_after=args.upload_after)
     finally:
         demo.close()
+        shutil.rmtree(work, ignore_errors=True)
     result.update({"index": args.index, "passages": len(index.passages), "cores": os.cpu_count()})
     print(json.dumps(result))
 

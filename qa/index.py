@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from qa.embedders.question_cache import QuestionEncoder
 from qa.errors import BadInput, QAError
 from qa.ingest.reader import IngestReport, ingest
 from qa.settings import DEFAULT_INDEX_DIR, Settings
-from qa.storage.builder import BuildStats, Progress, build_index
+from qa.storage.builder import BuildStats, Progress, add_sources, build_index
 from qa.storage.folder import IndexFolder
 from qa.storage.snapshot import IndexSnapshot, open_snapshot
 from qa.storage.tables import ArticleTable, PassageTable
@@ -115,11 +116,16 @@ class Index:
         settings = settings or Settings()
         IndexFolder(folder).check_writable(paths)  # before anything is read or written
         embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.backend)
+        t0 = time.perf_counter()
         report = ingest(list(paths), exclude=[folder])
+        read_seconds = time.perf_counter() - t0
         if not report.articles:
             reasons = "; ".join(f"{p}: {r}" for p, r in report.problems[:5]) or "no supported files"
             raise BadInput(f"nothing to index in {', '.join(map(str, paths))} ({reasons})")
-        stats = build_index(report.articles, folder, embedder, settings, rebuild=rebuild, progress=progress)
+        stats = build_index(report.articles, folder, embedder, settings, rebuild=rebuild, progress=progress,
+                            sources=list(paths))
+        stats.stages = {"read": read_seconds, **stats.stages}
+        stats.seconds += read_seconds
         index = cls.load(folder, embedder=embedder, settings=settings)
         index.last_build, index.last_ingest = stats, report
         return index
@@ -154,7 +160,7 @@ class Index:
             return list(by_id.values())
 
         if incoming:
-            self._rewrite(change, progress)
+            self._rewrite(change, progress, add_sources(paths))
         return report
 
     def delete(self, doc_ids: list[str]) -> int:
@@ -172,9 +178,11 @@ class Index:
             self._rewrite(change, None)
         return removed[0]
 
-    def _rewrite(self, change, progress: Progress | None) -> None:
-        """Apply `change` to the folder's current articles under its write lock, then reload."""
-        stats = build_index(change, self.index_folder, self.embedder, self.settings, progress=progress)
+    def _rewrite(self, change, progress: Progress | None, sources=None) -> None:
+        """Apply `change` to the folder's current articles (and `sources` to the recorded
+        sources) under its write lock, then reload."""
+        stats = build_index(change, self.index_folder, self.embedder, self.settings, progress=progress,
+                            sources=sources)
         self.reload()
         self.last_build = stats
 

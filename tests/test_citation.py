@@ -138,3 +138,20 @@ def test_write_exports_writes_three_files_named_after_the_question(tmp_path):
                                                 "qa-what-did-russia-propose.json"}
     assert paths["csv"].read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets read UTF-8
     assert json.loads(paths["json"].read_text(encoding="utf-8"))["hits"][1]["page"] == 2
+
+
+def test_a_pdf_hit_cites_its_page_in_the_citation_and_json(tmp_path):
+    from qa import Index
+    from qa.settings import Settings
+    from tests.support.documents import make_pdf
+    from tests.support.fake_embedder import HashEmbedder
+
+    pages = [["Energy talks", "Russia proposed consultations on the decarbonization of the economy."],
+             ["Penguins at the southern research station were counted by drones in a new survey."]]
+    make_pdf(tmp_path / "b.pdf", pages, info={"/Title": "Bulletin", "/Author": "TASS",
+                                               "/CreationDate": "D:20210611093000+03'00'"})
+    ix = Index.build([tmp_path / "b.pdf"], tmp_path / "ix", embedder=HashEmbedder(max_tokens=24),
+                     settings=Settings(target_tokens=12, overlap_sentences=0))
+    hit = next(h for h in ix.search("penguins research station drones", k=5, config="bm25") if "Penguins" in h.text)
+    assert hit.citation == "\u201cBulletin\u201d, TASS, 2021-06-11, p. 2."
+    assert hit.to_dict()["page"] == 2

@@ -16,7 +16,8 @@ def test_build_writes_manifest_and_plain_files(built_index):
     assert m["format_version"] == 3
     assert m["model"]["id"] == "hash-test" and m["model"]["dim"] == 64
     distinct = {p.text[s:e] for p in built_index.passages for s, e in split_sentences(p.text)}
-    assert m["counts"] == {"articles": 3, "passages": len(built_index.passages), "sentences": len(distinct)}
+    assert m["counts"] == {"articles": 3, "passages": len(built_index.passages), "sentences": len(distinct),
+                           "sentence_vectors": "separate"}
     assert m["chunking"]["target_tokens"] == built_index.settings.target_tokens
     for name in ("dense.faiss", "passages.jsonl", "articles.jsonl", "vectors.npy", "bm25/vocab.index.json", "bm25_docs/vocab.index.json",
                  "passages.offsets.npy", "articles.offsets.npy", "passage_article.npy", "articles.keys.json"):

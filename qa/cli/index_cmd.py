@@ -16,7 +16,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     from qa.embedders import EMBEDDERS
 
     p = subparsers.add_parser("index", help="build or update the index from article files")
-    p.add_argument("paths", nargs="*", help=f"files or folders (default {DEFAULT_DATA_DIR})")
+    p.add_argument("paths", nargs="*", help="files, folders or web page URLs (default: what the index was "
+                   f"built from, as its manifest records, uploads included; {DEFAULT_DATA_DIR} for a new index)")
+    p.add_argument("--urls", type=Path, default=None, metavar="FILE",
+                   help="also fetch the web pages listed in FILE (one URL a line; # comments)")
     p.add_argument("--index", type=Path, default=Path(DEFAULT_INDEX_DIR), help="index folder (default index)")
     p.add_argument("--rebuild", action="store_true", help="ignore the previous index and embed everything")
     p.add_argument("--model", default=None, help="model name or local folder (default all-MiniLM-L6-v2)")
@@ -36,37 +39,71 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def cmd_index(args: argparse.Namespace) -> int:
     """Build or update `args.index`; print a summary (one JSON object with --json). Returns 0."""
     from qa.index import Index
+    from qa.ingest.web import fetch_progress, read_url_file
 
     settings = Settings().with_(model=args.model, target_tokens=args.target_tokens,
                                 overlap_sentences=args.overlap, backend=args.backend,
                                 sentence_vectors=args.sentence_vectors, **scale_options(args))
-    paths = args.paths or [DEFAULT_DATA_DIR]
+    named = [*args.paths, *(read_url_file(args.urls) if args.urls else [])]
+    paths, notes = (named, []) if named else default_sources(args.index)
     t0 = time.perf_counter()
-    index = Index.build(paths, args.index, settings=settings, rebuild=args.rebuild,
-                        progress=progress_bar("embedding passages and sentences"
-                                              if settings.sentence_vectors else "embedding passages",
-                                              unit="text"))
+    with fetch_progress(progress_bar("fetching pages", unit="page")):
+        index = Index.build(paths, args.index, settings=settings, rebuild=args.rebuild,
+                            progress=progress_bar("embedding passages and sentences"
+                                                  if settings.sentence_vectors else "embedding passages",
+                                                  unit="text"))
     stats, report = index.last_build, index.last_ingest
     assert stats is not None and report is not None
+    report.problems[:0] = notes
     summary = {
-        "index": str(args.index), "files": report.files_read, "articles": stats.articles,
+        "index": str(args.index), "sources": [str(p) for p in paths], "files": report.files_read,
+        "pages": report.pages_read, "articles": stats.articles,
         "passages": stats.passages, "embedded": stats.embedded, "reused": stats.reused,
-        "sentences_embedded": stats.sentences_embedded,
+        "sentences_embedded": stats.sentences_embedded, "sentences_in_context": stats.sentences_in_context,
         "added": len(stats.added), "changed": len(stats.changed), "removed": len(stats.removed),
         "skipped": [{"path": p, "reason": r} for p, r in report.problems],
         "up_to_date": stats.up_to_date, "seconds": round(time.perf_counter() - t0, 2),
+        "stages": {k: round(v, 2) for k, v in stats.stages.items()},
     }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
         return 0
     state = "already up to date, nothing written" if stats.up_to_date else "written"
     print(f"Index {args.index}: {state}.")
-    print(f"  {stats.articles} articles, {stats.passages} passages from {report.files_read} files")
+    if not named:
+        print(f"  read {', '.join(map(str, paths))}")
+    counts = ((report.files_read, "files"), (report.pages_read, "web pages"))
+    read = [f"{n} {what}" for n, what in counts if n]
+    print(f"  {stats.articles} articles, {stats.passages} passages from {' and '.join(read) or '0 files'}")
     print(f"  embedded {stats.embedded} passages, reused {stats.reused} "
           f"(added {len(stats.added)}, changed {len(stats.changed)}, removed {len(stats.removed)} articles)")
     if stats.sentences_embedded:
         print(f"  embedded {stats.sentences_embedded} sentences for answer highlighting")
+    if stats.sentences_in_context:
+        print(f"  {stats.sentences_in_context} sentence vectors for answer highlighting, "
+              "from the passages' own forward pass")
     for p, r in report.problems:
         print(f"  skipped {p}: {r}")
     print(f"  {summary['seconds']} s")
     return 0
+
+
+def default_sources(index: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """What `qa index` with no path reads: the sources the index's manifest records (files,
+    folders, URLs; uploads included), or the data folder for a new index. Returns (sources,
+    [(source, note)] for recorded sources that no longer exist and are left out)."""
+    from qa.storage.builder import recorded_sources
+    from qa.storage.folder import IndexFolder
+
+    recorded = recorded_sources(IndexFolder(index))
+    if not recorded:
+        return [DEFAULT_DATA_DIR], []
+    kept, notes = [], []
+    for src in recorded:
+        if src.lower().startswith(("http://", "https://")) or Path(src).exists():
+            kept.append(src)
+        else:
+            notes.append((src, "recorded source no longer exists; left out, so its articles leave the index"))
+    if not kept:
+        return [DEFAULT_DATA_DIR], notes
+    return kept, notes

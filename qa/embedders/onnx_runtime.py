@@ -32,7 +32,8 @@ from qa.embedders.base import normalize_rows
 from qa.embedders.sentence_transformer import SentenceTransformerEmbedder
 from qa.hashing import sha256_file
 
-EXPORT_VERSION = 1  # bump when the export recipe changes: old caches are then ignored
+EXPORT_VERSION = 2  # bump when the export recipe changes: old caches are then ignored
+# 2: the graph also outputs the token states ("tokens"), from which `embed_spans` pools sentences
 ONNX_BACKENDS = ("onnx-int8", "onnx")  # int8 dynamic quantisation, plain fp32
 
 
@@ -61,7 +62,7 @@ def _export(model_dir: Path, out: Path, quantize: bool) -> None:
                              token_type_ids=token_type_ids).last_hidden_state
             m = attention_mask.unsqueeze(-1).to(h.dtype)
             mean = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2, dim=1)
+            return torch.nn.functional.normalize(mean, p=2, dim=1), h
 
     names = ["input_ids", "attention_mask", "token_type_ids"]
     dummy = tuple(torch.ones((2, 16), dtype=torch.long) for _ in names)
@@ -69,9 +70,9 @@ def _export(model_dir: Path, out: Path, quantize: bool) -> None:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes on shape-dependent Python branches
         torch.onnx.export(Pooled(bert).eval(), dummy, str(raw), input_names=names,
-                          output_names=["embedding"], opset_version=17, dynamo=False,
+                          output_names=["embedding", "tokens"], opset_version=17, dynamo=False,
                           dynamic_axes={**{n: {0: "batch", 1: "seq"} for n in names},
-                                        "embedding": {0: "batch"}})
+                                        "embedding": {0: "batch"}, "tokens": {0: "batch", 1: "seq"}})
     import onnx
     from onnxruntime.transformers.optimizer import optimize_model
 
@@ -204,12 +205,27 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        return self.embed_spans(texts, [[] for _ in texts])[0]
+
+    def embed_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors of `texts`, and of character spans inside them, from one forward pass.
+
+        A span's vector is the mean of the token states whose characters start inside the span,
+        made unit length: the sentence as the model read it within its passage, at no extra
+        encoding. Returns (n, dim) text vectors and (total spans, dim) span vectors, spans in
+        the order given (text by text).
+        """
+        n_spans = sum(map(len, spans))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), np.zeros((n_spans, self.dim), dtype=np.float32)
         self.calls += 1
         session = self.session()
         encs = self._encoder().encode_batch(list(texts))
         lengths = np.array([len(e.ids) for e in encs])
         order = np.argsort(lengths, kind="stable")  # similar lengths share a batch: little padding
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        span_out = np.zeros((n_spans, self.dim), dtype=np.float32)
+        first_span = np.concatenate([[0], np.cumsum([len(x) for x in spans])]).astype(np.int64)
         for start in range(0, len(texts), self.batch_size):
             rows = order[start:start + self.batch_size]
             width = int(lengths[rows].max())
@@ -218,9 +234,26 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
             for r, j in enumerate(rows):
                 ids[r, :lengths[j]] = encs[j].ids
                 mask[r, :lengths[j]] = 1
-            out[rows] = session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                           "token_type_ids": np.zeros_like(ids)})[0]
-        return normalize_rows(out)
+            pooled, states = session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                                "token_type_ids": np.zeros_like(ids)})
+            out[rows] = pooled
+            for r, j in enumerate(rows):
+                if spans[j]:
+                    span_out[first_span[j]:first_span[j + 1]] = _pool_spans(encs[j], states[r], spans[j], pooled[r])
+        return normalize_rows(out), normalize_rows(span_out)
+
+
+def _pool_spans(enc, states: np.ndarray, spans: list[tuple[int, int]], fallback: np.ndarray) -> np.ndarray:
+    """Mean token state of each (start, end) character span of one encoded text (special tokens
+    and padding excluded); a span holding no token (cut off by truncation) gets `fallback`."""
+    offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
+    real = (np.asarray(enc.special_tokens_mask) == 0) & (offsets[:, 1] > offsets[:, 0])
+    starts = np.where(real, offsets[:, 0], -1)
+    out = np.empty((len(spans), states.shape[-1]), dtype=np.float32)
+    for i, (s, e) in enumerate(spans):
+        sel = (starts >= s) & (starts < e)
+        out[i] = states[:len(starts)][sel].mean(0) if sel.any() else fallback
+    return out
 
 
 def onnx_int8_embedder(model: str = DEFAULT_MODEL, batch_size: int = 32) -> OnnxEmbedder:

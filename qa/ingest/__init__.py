@@ -1,1 +1,1 @@
-"""Ingest: bytes and files (text, HTML, records) -> Article."""
+"""Ingest: bytes and files (text, HTML, records, PDF, DOCX, RSS/Atom feeds) -> Article."""

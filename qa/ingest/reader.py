@@ -4,7 +4,9 @@ Plain text and Markdown are parsed the way a reader sees a news page: boilerplat
 news", "About the author" and what follows) are dropped, the first line is the title, a byline
 ("Written by X") and a dateline ("MOSCOW, June 11. /TASS/." or "MOSCOW (TASS):") give source,
 place and date (read by `qa.ingest.dates`: a date without a year is kept as written in
-`date_text`, never completed). HTML goes through trafilatura. JSONL and CSV hold one article per record.
+`date_text`, never completed). HTML goes through trafilatura. JSONL and CSV hold one article per
+record. PDF and DOCX files (qa.ingest.documents) and RSS/Atom feeds (qa.ingest.feeds) are read
+from their bytes.
 Unreadable input never stops the run: it is reported per file with the reason.
 """
 
@@ -14,21 +16,26 @@ import csv
 import json
 import re
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 
 from qa.errors import BadInput
 from qa.ingest.dates import NO_DATE, ParsedDate, best_date, date_line, find_date, parse_date
 from qa.ingest.decode import csv_rows, decode_bytes
-from qa.ingest.limits import clean_id, fit_fields
+from qa.ingest.documents import DOCUMENT_EXTS, read_document
+from qa.ingest.feeds import FEED_EXTS, read_feed
+from qa.ingest.limits import clean_id, fit_fields, is_prose, title_from_text
+from qa.ingest.web import cite_saved_page, read_urls, split_urls
 from qa.text.language import detect_language
 from qa.types import Article
 
 TEXT_EXTS = {".txt", ".md", ".markdown"}
 HTML_EXTS = {".html", ".htm"}
 RECORD_EXTS = {".jsonl", ".csv"}
-SUPPORTED_EXTS = TEXT_EXTS | HTML_EXTS | RECORD_EXTS
+SUPPORTED_EXTS = TEXT_EXTS | HTML_EXTS | RECORD_EXTS | DOCUMENT_EXTS | FEED_EXTS
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a records file (.jsonl/.csv) may be large
 MAX_ARTICLE_BYTES = 4 * 1024 * 1024  # one article file: anything larger is not one article
+MAX_PACKED_BYTES = 64 * 1024 * 1024  # a PDF/DOCX carries images and fonts; a feed many items
 
 BOILERPLATE_LINES = {
     "all news", "news", "home", "menu", "share", "share this", "share this article", "print",
@@ -57,6 +64,7 @@ class IngestReport:
     articles: list[Article] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path or path:line, reason)
     files_read: int = 0
+    pages_read: int = 0  # web pages fetched (qa.ingest.web)
 
 
 def normalize_date(text: str) -> str:
@@ -81,6 +89,7 @@ def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -
     if meta:
         lines = lines[i:]
     kept: list[str] = []
+    headed = False  # a Markdown file that opens with a heading says which line is its title
     for ln in lines:
         low = ln.lower().strip(" :|")
         if low.startswith(FOOTER_STARTS):
@@ -88,6 +97,7 @@ def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -
         if low in BOILERPLATE_LINES:
             continue
         if markdown:
+            headed = headed or (not any(kept) and bool(re.match(r"#{1,6}\s+", ln)))
             ln = re.sub(r"^#{1,6}\s+", "", ln)
         kept.append(ln)
     paras = [p for p in _paragraphs(kept)]
@@ -98,7 +108,7 @@ def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -
             dates.append(found)
             paras.remove(p)
     title = meta.get("title", "")
-    if not title and paras and len(paras[0]) <= 300:
+    if not title and paras and len(paras[0]) <= 300 and (len(paras) > 1 or headed or not is_prose(paras[0])):
         title = paras.pop(0)
     byline = meta.get("byline", meta.get("author", ""))
     for j, p in enumerate(paras[:3]):
@@ -116,6 +126,7 @@ def parse_text(text: str, doc_id: str, path: str = "", markdown: bool = False) -
     dateline = dateline or found_line
     source = source or byline or agency
     when = best_date([*dates, parse_date(line_date), by_date])
+    title = title or title_from_text(body, doc_id)  # one paragraph, no title line: the whole is body
     return Article(
         doc_id=doc_id, title=title, body=body, source=source, date=when.iso, date_text=when.text,
         url=meta.get("url", ""), dateline=dateline, byline=byline, path=path)
@@ -243,16 +254,18 @@ def iter_files(paths: list[str | Path], report: IngestReport,
 
 
 def ingest(paths: list[str | Path], exclude: list[str | Path] = ()) -> IngestReport:
-    """Read every supported file under `paths` (but not under `exclude`) into articles; never
-    raises on a bad file.
+    """Read every supported file under `paths` (but not under `exclude`), and fetch every URL
+    among them (qa.ingest.web), into articles; never raises on a bad file or URL.
 
     Duplicate `doc_id`s keep the first article and report the later ones.
     """
     report = IngestReport()
     seen: dict[str, str] = {}
-    for f in iter_files(paths, report, exclude):
-        report.files_read += 1
-        for where, art in _read_file(f, report):
+    urls, paths = split_urls(paths)  # http(s) pages are fetched, then read like an HTML file
+    files = ((f, _read_file(f, report)) for f in iter_files(paths, report, exclude))
+    for f, pairs in chain(files, [("", read_urls(urls, report, parse_html))]):
+        report.files_read += bool(f)
+        for where, art in pairs:
             try:
                 art, notes = fit_fields(art)
             except BadInput as e:
@@ -262,10 +275,10 @@ def ingest(paths: list[str | Path], exclude: list[str | Path] = ()) -> IngestRep
             if not art.language:  # a file format may know it; else it is detected from the text
                 art = replace(art, language=detect_language(f"{art.title}\n{art.body}"))
             if art.doc_id in seen:
-                report.problems.append((art.path or str(f), f"duplicate doc_id {art.doc_id!r} "
+                report.problems.append((art.path or where, f"duplicate doc_id {art.doc_id!r} "
                                         f"(already from {seen[art.doc_id]}); kept the first"))
                 continue
-            seen[art.doc_id] = art.path or str(f)
+            seen[art.doc_id] = art.path or where
             report.articles.append(art)
     return report
 
@@ -278,6 +291,8 @@ def _read_file(f: Path, report: IngestReport) -> list[tuple[str, Article]]:
         if size == 0:
             raise BadInput("empty file")
         ext = f.suffix.lower()
+        if ext in DOCUMENT_EXTS | FEED_EXTS:
+            return _read_packed(f, ext, size, report)
         if ext not in RECORD_EXTS and size > MAX_ARTICLE_BYTES:
             raise BadInput(f"file is {size / 2**20:.1f} MiB, over the {MAX_ARTICLE_BYTES // 2**20} MiB "
                            "limit for one article; put many articles in a .jsonl file, one per line")
@@ -290,10 +305,25 @@ def _read_file(f: Path, report: IngestReport) -> list[tuple[str, Article]]:
                                "with 'id', 'title', 'text'")
             return records
         if ext in HTML_EXTS:
-            return [(str(f), parse_html(text, f.stem, str(f)))]
+            return [(str(f), cite_saved_page(parse_html(text, f.stem, str(f)), text))]
         return [(str(f), parse_text(text, f.stem, str(f), markdown=ext != ".txt"))]
     except BadInput as e:
         report.problems.append((str(f), str(e)))
     except OSError as e:
         report.problems.append((str(f), f"cannot read: {e.strerror or e}"))
     return []
+
+
+def _read_packed(f: Path, ext: str, size: int, report: IngestReport) -> list[tuple[str, Article]]:
+    """A PDF, DOCX or feed file: parsed from its bytes (never `decode_bytes`, which refuses binary)."""
+    if size > MAX_PACKED_BYTES:
+        raise BadInput(f"file is {size / 2**20:.0f} MiB, over the {MAX_PACKED_BYTES // 2**20} MiB limit for {ext} files")
+    data = f.read_bytes()
+    if ext in FEED_EXTS:
+        return read_feed(data, f, report.problems, normalize_date)
+    art, notes = read_document(data, ext, f.stem, str(f), normalize_date)
+    if len(art.body.encode("utf-8")) > MAX_ARTICLE_BYTES:
+        raise BadInput(f"the text is {len(art.body.encode('utf-8')) / 2**20:.1f} MiB, over the {MAX_ARTICLE_BYTES // 2**20} MiB "
+                       "limit for one article; split the document")
+    report.problems.extend((str(f), note) for note in notes)
+    return [(str(f), art)]

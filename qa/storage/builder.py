@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +28,8 @@ from qa.errors import IndexWriteError, QAError
 from qa.storage.bm25 import SparseIndex
 from qa.storage.vector_stores import create_store, drop_replaced, row_meta, spec_matches
 from qa.storage.tables import iter_records, write_tables
-from qa.storage.sentence_vectors import SentenceCache, plan_sentences, save_sentences
+from qa.storage.sentence_vectors import (SentenceCache, SentencePlan, plan_in_context, plan_sentences,
+                                         save_sentences, sentence_key)
 from qa.storage.folder import IndexFolder
 from qa.hashing import content_hash
 from qa.types import Article, Passage
@@ -44,12 +46,23 @@ class BuildStats:
     passages: int = 0
     embedded: int = 0
     reused: int = 0
-    sentences_embedded: int = 0  # distinct highlighter sentences embedded (qa/sentences.py)
+    sentences_embedded: int = 0  # distinct highlighter sentences embedded on their own
+    sentences_in_context: int = 0  # sentence vectors pooled from the passages' forward pass
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     up_to_date: bool = False
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage (the profile)
+
+    @contextmanager
+    def stage(self, name: str):
+        """Time a stage of the build into `stages[name]` (added up when it runs again)."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - t
 
 
 
@@ -111,6 +124,27 @@ def embed_shards(embedder: Embedder, settings: Settings, shards: list[list[str]]
 
 
 Change = Callable[[list[Article]], list[Article]]  # the folder's current articles -> the new ones
+Sources = Callable[[list[str]], list[str]]  # the sources the manifest records -> the new ones
+
+
+def source_key(path: str | Path) -> str:
+    """How a source is recorded: a URL as given, a file or folder as its absolute path."""
+    text = str(path)
+    if text.lower().startswith(("http://", "https://")):
+        return text
+    return str(Path(text).resolve())
+
+
+def add_sources(paths: list[str | Path]) -> Sources:
+    """A `Sources` change that records `paths` beside the recorded ones, each once; a path inside
+    a recorded folder is already covered."""
+    def change(old: list[str]) -> list[str]:
+        out = list(old)
+        for key in map(source_key, paths):
+            if key not in out and not any(Path(o) in Path(key).parents for o in out if o.startswith("/")):
+                out.append(key)
+        return out
+    return change
 
 
 def current_articles(target: IndexFolder) -> list[Article]:
@@ -120,9 +154,20 @@ def current_articles(target: IndexFolder) -> list[Article]:
     return [Article.from_dict(row) for row in iter_records(target.articles_file)]
 
 
+def recorded_sources(target: IndexFolder) -> list[str]:
+    """The sources the manifest at `target` records ([] without an index or a record)."""
+    if not target.exists():
+        return []
+    try:
+        found = target.read_manifest().get("sources", [])
+    except QAError:
+        return []
+    return [str(s) for s in found] if isinstance(found, list) else []
+
+
 def build_index(articles: list[Article] | Change, target: IndexFolder | str | Path, embedder: Embedder,
                 settings: Settings | None = None, rebuild: bool = False,
-                progress: Progress | None = None) -> BuildStats:
+                progress: Progress | None = None, sources: list[str | Path] | Sources | None = None) -> BuildStats:
     """Make the index at `target` hold exactly `articles`, embedding only new passages.
 
     Args:
@@ -134,6 +179,9 @@ def build_index(articles: list[Article] | Change, target: IndexFolder | str | Pa
         settings: chunking and model settings (defaults from `Settings`).
         rebuild: ignore the previous index and shards and embed everything.
         progress: called with (done, total) as texts (passages, then sentences) are embedded.
+        sources: the files, folders and URLs the articles were read from, recorded in the
+            manifest so that `qa index` with no path reads them again (a list replaces the
+            recorded ones, a callable changes them under the lock, None keeps them).
 
     Raises:
         IndexLocked: another process is writing this index.
@@ -145,7 +193,7 @@ def build_index(articles: list[Article] | Change, target: IndexFolder | str | Pa
     target.check_writable()  # before the lock file or anything else is written
     try:
         with target.lock():
-            return _build(articles, target, embedder, settings, rebuild, progress, t0)
+            return _build(articles, target, embedder, settings, rebuild, progress, t0, sources)
     except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
@@ -156,17 +204,22 @@ def build_index(articles: list[Article] | Change, target: IndexFolder | str | Pa
 
 
 def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embedder, settings: Settings,
-           rebuild: bool, progress: Progress | None, t0: float) -> BuildStats:
+           rebuild: bool, progress: Progress | None, t0: float,
+           sources: list[str | Path] | Sources | None) -> BuildStats:
     """The body of `build_index`, run under the folder's write lock."""
     fingerprint, dim = embedder.fingerprint(), embedder.dim
     if callable(articles):
         articles = articles(current_articles(target))
-    if rebuild:
-        manifest, cache, old_hashes, stored = {}, {}, {}, SentenceCache(None, dim)
-    else:
-        manifest, cache, old_hashes, stored = _load_previous(target, fingerprint, dim,
-                                                             settings.sentence_vectors)
+    recorded = recorded_sources(target)
+    if sources is not None:
+        recorded = sources(recorded) if callable(sources) else [source_key(p) for p in sources]
     stats = BuildStats(articles=len(articles))
+    with stats.stage("previous index"):  # its vectors and saved shards, to reuse
+        if rebuild:
+            manifest, cache, old_hashes, stored = {}, {}, {}, SentenceCache(None, dim)
+        else:
+            manifest, cache, old_hashes, stored = _load_previous(target, fingerprint, dim,
+                                                                 settings.sentence_vectors)
     new_hashes = {a.doc_id: a.content_hash for a in articles}
     stats.added = sorted(d for d in new_hashes if d not in old_hashes)
     stats.changed = sorted(d for d in new_hashes if d in old_hashes and old_hashes[d] != new_hashes[d])
@@ -176,20 +229,26 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
                   and manifest.get("model", {}).get("fingerprint") == fingerprint
                   and spec_matches(manifest, settings))
     if (not rebuild and same_build and not (stats.added or stats.changed or stats.removed)
-            and list(old_hashes) == list(new_hashes)):
+            and list(old_hashes) == list(new_hashes) and manifest.get("sources", []) == recorded):
         stats.passages = stats.reused = manifest.get("counts", {}).get("passages", 0)
         stats.up_to_date = True
         stats.seconds = time.perf_counter() - t0
         return stats
 
     by_id = {a.doc_id: a for a in articles}
-    passages = chunk_articles(articles, embedder, settings)
-    texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
-    keys = [content_hash(fingerprint, t) for t in texts]
-    # the highlighter's sentences are embedded with the passages, each distinct one once
-    plan = plan_sentences(passages, fingerprint) if settings.sentence_vectors else None
-    if plan is not None:
-        texts, keys = texts + plan.texts, keys + plan.keys
+    with stats.stage("chunk"):  # sentence splitting and word-piece counts
+        passages = chunk_articles(articles, embedder, settings)
+        texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
+        keys = [content_hash(fingerprint, t) for t in texts]
+    n = len(passages)
+    # The highlighter's sentence vectors: pooled from each passage's own forward pass when the
+    # embedder can (no second pass), else each distinct sentence embedded with the passages.
+    in_context = settings.sentence_vectors and settings.engine == "local" and hasattr(embedder, "embed_spans")
+    plan: SentencePlan | None = None
+    if settings.sentence_vectors:
+        plan = plan_in_context(passages, keys) if in_context else plan_sentences(passages, fingerprint)
+        if not in_context:
+            texts, keys = texts + plan.texts, keys + plan.keys
     vectors = np.zeros((len(texts), dim), dtype=np.float32)
     todo = []
     for i, key in enumerate(keys):
@@ -199,19 +258,87 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
             vectors[i] = stored[key]
         else:
             todo.append(i)
+    span_vectors = None
+    if in_context:
+        assert plan is not None
+        span_vectors, todo = _reuse_spans(plan, passages, fingerprint, cache, stored, todo, dim)
     cache.clear()
     stored = SentenceCache(None, dim)  # release the previous index's map
-    n = len(passages)
     stats.passages, stats.embedded = n, sum(1 for i in todo if i < n)
     stats.reused, stats.sentences_embedded = n - stats.embedded, len(todo) - stats.embedded
     partial = target.partial_dir
     if rebuild and partial.exists():
         shutil.rmtree(partial, ignore_errors=True)
-    # shards of todo rows, each distinct key once; a shard is saved as soon as it is embedded
+    with stats.stage("embed"):  # tokenising and the model, shards saved as they finish
+        if in_context:
+            assert plan is not None and span_vectors is not None
+            prefix = [len(t) - len(p.text) for t, p in zip(texts, passages)]  # title line before the passage
+            stats.sentences_in_context = _embed_in_context(embedder, texts, keys, prefix, plan, todo, vectors,
+                                                           span_vectors, partial, fingerprint, progress)
+        else:
+            _embed_texts(embedder, settings, texts, keys, todo, vectors, partial, fingerprint, progress)
+
+    tmp = target.new_build()
+    store, committed = None, False
+    try:
+        with stats.stage("write"):  # sentence files, vectors, passage and article tables
+            if plan is not None:
+                save_sentences(tmp, plan, span_vectors if span_vectors is not None else vectors[n:])
+            vectors = vectors[:n]
+            np.save(tmp.vectors_file, vectors, allow_pickle=False)
+            write_tables(tmp, passages, keys[:n], articles)
+        with stats.stage("vector store"):
+            store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
+        with stats.stage("bm25"):
+            tmp.bm25_dir.mkdir()
+            SparseIndex.build([p.text for p in passages],
+                              languages=[by_id[p.doc_id].language for p in passages]).save(tmp.bm25_dir)
+            # Whole-article BM25: term statistics over full articles rank documents better
+            # than passage statistics do (a feature of the reranker).
+            tmp.bm25_docs_dir.mkdir()
+            SparseIndex.build([f"{a.title}\n{a.body}" for a in articles],
+                              languages=[a.language for a in articles]).save(tmp.bm25_docs_dir)
+        new_manifest = {
+            "format_version": FORMAT_VERSION,
+            "model": {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
+                      "max_tokens": embedder.max_tokens,
+                      "backend": getattr(embedder, "backend", None)},
+            "normalized": True,
+            "metric": "inner_product",
+            **store.manifest_entry(),  # store kind and where it lives (faiss_type for FAISS)
+            "bm25": {"library": "bm25s", "k1": 1.2, "b": 0.75, "stemming": "snowball-per-language",
+                     "languages": sorted({a.language for a in articles if a.language})},
+            "chunking": settings.chunking(),
+            "sources": recorded,
+            "counts": {"articles": len(articles), "passages": len(passages),
+                       **({"sentences": len(plan.keys), "sentence_vectors": "in-context" if in_context else "separate"} if plan is not None else {})},
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        store.close()  # a Milvus Lite file is released before its folder moves
+        with stats.stage("write"):
+            target.commit(tmp, new_manifest)
+        committed, store = True, None
+        drop_replaced(manifest, new_manifest, settings)
+    finally:
+        if store is not None:  # the build failed: a collection it made on a server goes too
+            store.drop()
+            store.close()
+        if not committed:
+            tmp.discard()
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+def _embed_texts(embedder: Embedder, settings: Settings, texts: list[str], keys: list[str], todo: list[int],
+                 vectors: np.ndarray, partial: Path, fingerprint: str, progress: Progress | None) -> None:
+    """Embed the `todo` rows of `texts` into `vectors` through the settings' engine, each distinct
+    key once, saving every shard as soon as it is done."""
     shards: list[list[int]] = []
     first: dict[str, int] = {}
     for start in range(0, len(todo), SHARD_SIZE):
         shards.append([i for i in todo[start:start + SHARD_SIZE] if first.setdefault(keys[i], i) == i])
+    if progress and todo:
+        progress(0, len(todo))  # the bar (and its clock) starts before the first shard
     embedded = embed_shards(embedder, settings, [[texts[i] for i in rows] for rows in shards if rows])
     try:
         for n_shard, start in enumerate(range(0, len(todo), SHARD_SIZE)):
@@ -229,47 +356,66 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
     finally:
         embedded.close()  # a Ray engine stops its runtime here, also on an error
 
-    tmp = target.new_build()
-    store, committed = None, False
-    try:
-        if plan is not None:
-            save_sentences(tmp, plan, vectors[n:])
-        vectors = vectors[:n]
-        store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
-        np.save(tmp.vectors_file, vectors, allow_pickle=False)
-        write_tables(tmp, passages, keys[:n], articles)
-        tmp.bm25_dir.mkdir()
-        SparseIndex.build([p.text for p in passages],
-                          languages=[by_id[p.doc_id].language for p in passages]).save(tmp.bm25_dir)
-        # Whole-article BM25: term statistics over full articles rank documents better
-        # than passage statistics do (a feature of the reranker).
-        tmp.bm25_docs_dir.mkdir()
-        SparseIndex.build([f"{a.title}\n{a.body}" for a in articles],
-                          languages=[a.language for a in articles]).save(tmp.bm25_docs_dir)
-        new_manifest = {
-            "format_version": FORMAT_VERSION,
-            "model": {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
-                      "max_tokens": embedder.max_tokens,
-                      "backend": getattr(embedder, "backend", None)},
-            "normalized": True,
-            "metric": "inner_product",
-            **store.manifest_entry(),  # store kind and where it lives (faiss_type for FAISS)
-            "bm25": {"library": "bm25s", "k1": 1.2, "b": 0.75, "stemming": "snowball-per-language",
-                     "languages": sorted({a.language for a in articles if a.language})},
-            "chunking": settings.chunking(),
-            "counts": {"articles": len(articles), "passages": len(passages),
-                       **({"sentences": len(plan.texts)} if plan is not None else {})},
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        store.close()  # a Milvus Lite file is released before its folder moves
-        target.commit(tmp, new_manifest)
-        committed, store = True, None
-        drop_replaced(manifest, new_manifest, settings)
-    finally:
-        if store is not None:  # the build failed: a collection it made on a server goes too
-            store.drop()
-            store.close()
-        if not committed:
-            tmp.discard()
-    stats.seconds = time.perf_counter() - t0
-    return stats
+
+def _span_rows(plan: SentencePlan, i: int) -> range:
+    return range(int(plan.offsets[i]), int(plan.offsets[i + 1]))
+
+
+def _reuse_spans(plan: SentencePlan, passages: list[Passage], fingerprint: str, cache: dict,
+                 stored: SentenceCache, todo: list[int], dim: int) -> tuple[np.ndarray, list[int]]:
+    """Sentence vectors of passages that are not re-embedded, from the previous index or saved
+    shards (an index of separately embedded sentences gives its vectors too, so upgrading one
+    re-embeds only what changed); a passage missing any of them joins `todo`. Returns (span
+    vectors, todo)."""
+    spans = np.zeros((len(plan.keys), dim), dtype=np.float32)
+    again = set(todo)
+    for i in range(len(plan.offsets) - 1):
+        if i in again:
+            continue
+        for r in _span_rows(plan, i):
+            key = plan.keys[r]
+            if key in cache:
+                spans[r] = cache[key]
+            elif key in stored:
+                spans[r] = stored[key]
+            else:
+                s, e, _ = plan.entries[r]
+                alone = sentence_key(fingerprint, passages[i].text[s:e])
+                if alone in stored:
+                    spans[r] = stored[alone]
+                    continue
+                again.add(i)
+                break
+    return spans, sorted(again)
+
+
+def _embed_in_context(embedder, texts: list[str], keys: list[str], prefix: list[int], plan: SentencePlan,
+                      todo: list[int], vectors: np.ndarray, span_vectors: np.ndarray, partial: Path,
+                      fingerprint: str, progress: Progress | None) -> int:
+    """Embed the `todo` passages and pool their sentences' vectors in the same forward pass
+    (`embedder.embed_spans`); each shard's passage and sentence vectors are saved together as
+    soon as it is done. Returns how many sentence vectors were made."""
+    first: dict[str, int] = {}
+    unique = [i for i in todo if first.setdefault(keys[i], i) == i]
+    made = 0
+    if progress and unique:
+        progress(0, len(unique))  # the bar (and its clock) starts before the first shard
+    for n_shard, start in enumerate(range(0, len(unique), SHARD_SIZE)):
+        rows = unique[start:start + SHARD_SIZE]
+        spans = [[(int(s) + prefix[i], int(e) + prefix[i])
+                  for s, e, _ in plan.entries[plan.offsets[i]:plan.offsets[i + 1]]] for i in rows]
+        pvecs, svecs = embedder.embed_spans([texts[i] for i in rows], spans)
+        vectors[rows] = pvecs
+        span_rows = [r for i in rows for r in _span_rows(plan, i)]
+        span_vectors[span_rows] = svecs
+        made += len(span_rows)
+        _write_shard(partial, n_shard, [keys[i] for i in rows] + [plan.keys[r] for r in span_rows],
+                     np.vstack([pvecs, svecs]), fingerprint)
+        if progress:
+            progress(start + len(rows), len(unique))
+    for i in todo:  # a passage text seen twice (the same sentences): the first one's vectors
+        j = first[keys[i]]
+        if j != i:
+            vectors[i] = vectors[j]
+            span_vectors[list(_span_rows(plan, i))] = span_vectors[list(_span_rows(plan, j))]
+    return made

@@ -62,6 +62,24 @@ def plan_sentences(passages: list[Passage], fingerprint: str) -> SentencePlan:
     return SentencePlan(offsets, arr, texts, [sentence_key(fingerprint, t) for t in texts])
 
 
+def plan_in_context(passages: list[Passage], passage_keys: list[str]) -> SentencePlan:
+    """Every passage's sentences, each its own row: its vector is pooled from the passage's own
+    forward pass (`embed_spans`), so the same sentence in two overlapping passages has two
+    vectors, each read in its passage. A row's key derives from its passage's key and span, so
+    an unchanged passage keeps its sentence vectors across builds. `texts` is empty: nothing is
+    embedded apart from the passages."""
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    entries: list[tuple[int, int, int]] = []
+    keys: list[str] = []
+    for i, (p, pkey) in enumerate(zip(passages, passage_keys)):
+        for s, e in split_sentences(p.text):
+            entries.append((s, e, len(keys)))
+            keys.append(content_hash(pkey, "span", str(s), str(e)))
+        offsets[i + 1] = len(entries)
+    arr = np.array(entries, dtype=np.int32).reshape(-1, 3)
+    return SentencePlan(offsets, arr, [], keys)
+
+
 def quantize(vectors: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(vectors, dtype=np.float32) * SCALE), -127, 127).astype(np.int8)
 

@@ -6,7 +6,7 @@ HTML of cards and articles comes from `qa.ui.render` (every piece of document te
 Launching happens only in `main`.
 
 API endpoints for `gradio_client`: `ask` (the `qa ask --json` object), `article`, `upload`,
-`delete`, `library`, `evaluate`.
+`add_pages` (web pages by URL), `delete`, `library`, `evaluate`.
 """
 
 from __future__ import annotations
@@ -207,6 +207,29 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
         return (f"<div class='qa-results'>{msg}</div>", *on_library(), _status_html(service.status()),
                 None, sources_update())
 
+    def on_add_pages(text, progress=gr.Progress()):
+        if not (text or "").strip():
+            return (render.render_message("Paste one or more web page URLs, one per line."), *on_library(),
+                    _status_html(service.status()), text, sources_update())
+        progress(0, desc="Fetching pages")
+        saved, rejected = service.save_pages(
+            text, fetched=lambda done, total: progress((done, total), desc="Fetching pages", unit="pages"))
+        lines: list[tuple[str, bool]] = [(f"{u}: not added — {r}", True) for u, r in rejected]
+        if saved:
+            try:
+                report = service.add(saved, progress=lambda done, total: progress(
+                    (done, total), desc="Embedding passages and sentences", unit="texts"))
+                lines += [(f"{p}: skipped — {r}", True) for p, r in report.problems]
+                names = ", ".join(f"{a.title or a.doc_id} ({a.url})" for a in report.articles)
+                lines.insert(0, (f"Indexed {len(report.articles)} page(s): {names}", False))
+            except QAError as e:
+                lines.append((f"Indexing failed: {e}", True))
+        msg = "".join(f"<p class='qa-msg{' qa-msg-error' if bad else ''}'>{render.esc(t)}</p>"
+                      for t, bad in lines)
+        retry = "\n".join(u for u, _ in rejected)  # what failed stays in the box, to fix or retry
+        return (f"<div class='qa-results'>{msg}</div>", *on_library(), _status_html(service.status()),
+                retry, sources_update())
+
     def on_delete(doc_id):
         if not doc_id:
             return render.render_message("Pick an article to delete first."), *on_library(), \
@@ -265,10 +288,15 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
             with gr.Tab("Library", id="library"):
                 gr.Markdown("The indexed articles (read-only server)." if read_only else
                             f"Upload articles ({', '.join(UPLOAD_EXTS)}; up to "
-                            f"{max_upload_bytes // 2**20} MiB each). They are indexed at once and "
-                            f"searchable without a restart.")
+                            f"{max_upload_bytes // 2**20} MiB each) or add web pages by URL. They are "
+                            f"indexed at once and searchable without a restart.")
                 files = gr.File(label="Upload articles", file_count="multiple", elem_id="qa-upload",
                                 visible=not read_only)
+                with gr.Row(equal_height=True, visible=not read_only):
+                    page_urls = gr.Textbox(label="Web pages (one URL per line)", lines=2, max_lines=12,
+                                           scale=4, placeholder="https://example.com/news/article",
+                                           elem_id="qa-urls")
+                    add_pages_btn = gr.Button("Add pages", scale=1, min_width=120, elem_id="qa-add-pages")
                 upload_msg = gr.HTML("", css_template=render.CSS, elem_id="qa-upload-msg")
                 with gr.Row(equal_height=True, visible=not read_only):
                     to_delete = gr.Dropdown([], label="Article to delete (or click a table row)", scale=4,
@@ -294,6 +322,8 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
         if not read_only:
             files.upload(on_upload, [files], [upload_msg, table, to_delete, status, files, source],
                          api_name="upload")
+            add_pages_btn.click(on_add_pages, [page_urls], [upload_msg, table, to_delete, status, page_urls,
+                                                            source], api_name="add_pages")
             delete_btn.click(on_delete, [to_delete], [upload_msg, table, to_delete, status, source],
                              api_name="delete")
             table.select(on_row_select, None, [to_delete], api_visibility="private")

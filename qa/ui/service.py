@@ -1,5 +1,5 @@
 """The web UI's backend: one loaded `Index` shared by all requests, warmed up in the background,
-plus safe handling of uploaded files.
+plus safe handling of uploaded files and of web pages added by URL.
 
 `Service(...)` is cheap: nothing is read or loaded until `start_warmup()` (a background thread)
 or the first request needs the index. `status()` says where loading stands, for the page.
@@ -20,7 +20,7 @@ from qa.storage.folder import IndexFolder
 
 DEFAULT_UPLOAD_DIR = "data/uploads"
 LIBRARY_ROWS = 1000  # the Library tab lists this many articles, newest first
-UPLOAD_EXTS = (".txt", ".md", ".html", ".htm", ".jsonl", ".csv")
+UPLOAD_EXTS = (".txt", ".md", ".html", ".htm", ".jsonl", ".csv", ".pdf", ".docx", ".rss", ".atom", ".xml")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -217,6 +217,58 @@ class Service:
                 rejected.append((name, str(e)))
             except OSError as e:
                 rejected.append((name, f"cannot read the upload: {e.strerror or e}"))
+        return saved, rejected
+
+    def save_pages(self, text: str, fetched=None) -> tuple[list[Path], list[tuple[str, str]]]:
+        """Fetch the web pages listed in `text` (one URL a line; blank lines and # comments
+        ignored) and keep each in the upload folder as `<doc_id>.html`, starting with the URL it
+        came from, so a rebuild from the data folder keeps the page and its citation.
+
+        A page saved before (the same URL) is refreshed; any other file of that name is kept.
+        Nothing is indexed here (see `add`), and the network is used without holding any lock.
+
+        Args:
+            text: the URLs.
+            fetched: called with (done, total) as pages are fetched.
+
+        Returns:
+            (saved paths, [(URL or line, reason)] for each page not saved).
+        """
+        from qa.ingest import web
+        from qa.ingest.reader import parse_html
+
+        self._check_writable()
+        saved, rejected, urls = [], [], []
+        for line in (ln.strip() for ln in (text or "").splitlines()):
+            if not line or line.startswith("#"):
+                continue
+            if web.is_url(line):
+                urls.append(line)
+            else:
+                rejected.append((line, "not a URL; write it in full, starting with https://"))
+        root = self.upload_dir.resolve()
+        for n, url in enumerate(urls, 1):
+            try:
+                page = web.fetch_page(url)
+                web.page_article(page, parse_html)  # a page with no article is refused, not saved
+                target = root / safe_filename(web.url_doc_id(url) + ".html")
+                data = web.saved_page(page).encode("utf-8")
+                if len(data) > self.max_upload_bytes:
+                    raise BadInput(f"page is {len(data) / 2**20:.1f} MiB; the limit is "
+                                   f"{self.max_upload_bytes / 2**20:.0f} MiB")
+                if target.exists() and not web.saved_page_url(target.read_text("utf-8", errors="replace")):
+                    raise BadInput(f"a file named {target.name} is in the upload folder and is kept")
+                root.mkdir(parents=True, exist_ok=True)
+                part = target.with_name(f".{target.name}.part")  # hidden: ingest skips it
+                part.write_bytes(data)
+                part.replace(target)  # whole or not at all; refreshes a page saved before
+                saved.append(target)
+            except BadInput as e:
+                rejected.append((url, str(e)))
+            except OSError as e:
+                rejected.append((url, f"cannot save the page: {e.strerror or e}"))
+            if fetched:
+                fetched(n, len(urls))
         return saved, rejected
 
     def add(self, paths: list[Path], progress=None):

@@ -50,6 +50,9 @@ class HashEmbedder:
         if self.delay:
             time.sleep(self.delay)
         self.batches.append(list(texts))
+        return self._bag(texts)
+
+    def _bag(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
             for w in self._words(t):
@@ -86,3 +89,18 @@ def hash_embedder(model: str = MODEL_ID, batch_size: int = 32) -> HashEmbedder:
 def register() -> None:
     """Add the "hash" backend to qa.embedders.EMBEDDERS (calling it again changes nothing)."""
     EMBEDDERS.add(BACKEND, hash_embedder)
+
+
+class SpanHashEmbedder(HashEmbedder):
+    """`HashEmbedder` that also pools spans in its "forward pass" (`embed_spans`), as the ONNX
+    backends do: a span's vector is the bag of words of the span's text, and every call is
+    recorded in `span_calls` (texts, spans)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.span_calls: list[tuple[list[str], list[list[tuple[int, int]]]]] = []
+
+    def embed_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> tuple[np.ndarray, np.ndarray]:
+        self.span_calls.append((list(texts), [list(s) for s in spans]))
+        pieces = [t[s:e] for t, sp in zip(texts, spans) for s, e in sp]
+        return self.embed_batch(texts), self._bag(pieces)  # one "forward pass": one recorded batch
