@@ -23,6 +23,7 @@ def progress_bar(desc: str, unit: str = "passage") -> Callable[[int, int], None]
         if bar["t"] is None:
             bar["t"] = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr,
                             disable=not sys.stderr.isatty() and total < 1000)
+        bar["t"].total = total  # a whole-build bar refines its total once passages are counted
         bar["t"].n = done
         bar["t"].refresh()
         if done >= total:

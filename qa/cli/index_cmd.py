@@ -49,9 +49,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with fetch_progress(progress_bar("fetching pages", unit="page")):
         index = Index.build(paths, args.index, settings=settings, rebuild=args.rebuild,
-                            progress=progress_bar("embedding passages and sentences"
-                                                  if settings.sentence_vectors else "embedding passages",
-                                                  unit="text"))
+                            progress=progress_bar("indexing", unit="passage"))
     stats, report = index.last_build, index.last_ingest
     assert stats is not None and report is not None
     report.problems[:0] = notes

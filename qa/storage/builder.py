@@ -31,11 +31,12 @@ from qa.storage.tables import iter_records, write_tables
 from qa.storage.sentence_vectors import (SentenceCache, SentencePlan, plan_in_context, plan_sentences,
                                          save_sentences, sentence_key)
 from qa.storage.folder import IndexFolder
+from qa.storage.progress import BuildProgress, Progress
 from qa.hashing import content_hash
 from qa.types import Article, Passage
 
 SHARD_SIZE = 256
-Progress = Callable[[int, int], None]  # (done, total) texts embedded: passages, then sentences
+CHUNK_SLICE = 512  # articles chunked between two progress updates
 
 
 @dataclass
@@ -178,7 +179,8 @@ def build_index(articles: list[Article] | Change, target: IndexFolder | str | Pa
         embedder: the model; its weights hash is recorded and keys the embedding cache.
         settings: chunking and model settings (defaults from `Settings`).
         rebuild: ignore the previous index and shards and embed everything.
-        progress: called with (done, total) as texts (passages, then sentences) are embedded.
+        progress: called with (done, total) over the whole build (qa.storage.progress: one unit
+            per passage embedded, chunking and writing weighted by their share of a build).
         sources: the files, folders and URLs the articles were read from, recorded in the
             manifest so that `qa index` with no path reads them again (a list replaces the
             recorded ones, a callable changes them under the lock, None keeps them).
@@ -236,8 +238,12 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
         return stats
 
     by_id = {a.doc_id: a for a in articles}
+    bar = BuildProgress(progress, articles)
     with stats.stage("chunk"):  # sentence splitting and word-piece counts
-        passages = chunk_articles(articles, embedder, settings)
+        passages = []
+        for start in range(0, len(articles), CHUNK_SLICE):
+            passages += chunk_articles(articles[start:start + CHUNK_SLICE], embedder, settings)
+            bar.chunked(min(1.0, (start + CHUNK_SLICE) / len(articles)))
         texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
         keys = [content_hash(fingerprint, t) for t in texts]
     n = len(passages)
@@ -269,14 +275,17 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
     partial = target.partial_dir
     if rebuild and partial.exists():
         shutil.rmtree(partial, ignore_errors=True)
+    bar.to_embed(len({keys[i] for i in todo if i < n}) + (0 if in_context else
+                                                           len({keys[i] for i in todo if i >= n}) // 3))
     with stats.stage("embed"):  # tokenising and the model, shards saved as they finish
         if in_context:
             assert plan is not None and span_vectors is not None
             prefix = [len(t) - len(p.text) for t, p in zip(texts, passages)]  # title line before the passage
             stats.sentences_in_context = _embed_in_context(embedder, texts, keys, prefix, plan, todo, vectors,
-                                                           span_vectors, partial, fingerprint, progress)
+                                                           span_vectors, partial, fingerprint, bar.embedded)
         else:
-            _embed_texts(embedder, settings, texts, keys, todo, vectors, partial, fingerprint, progress)
+            _embed_texts(embedder, settings, texts, keys, todo, vectors, partial, fingerprint,
+                         lambda done, total: bar.embedded(done * bar.embed_units // max(1, total)))
 
     tmp = target.new_build()
     store, committed = None, False
@@ -287,8 +296,10 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
             vectors = vectors[:n]
             np.save(tmp.vectors_file, vectors, allow_pickle=False)
             write_tables(tmp, passages, keys[:n], articles)
+        bar.written(0.3)
         with stats.stage("vector store"):
             store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
+        bar.written(0.5)
         with stats.stage("bm25"):
             tmp.bm25_dir.mkdir()
             SparseIndex.build([p.text for p in passages],
@@ -317,6 +328,7 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
         store.close()  # a Milvus Lite file is released before its folder moves
         with stats.stage("write"):
             target.commit(tmp, new_manifest)
+        bar.written(1.0)
         committed, store = True, None
         drop_replaced(manifest, new_manifest, settings)
     finally:

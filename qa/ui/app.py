@@ -193,7 +193,7 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
             progress(0, desc="Reading files")
 
             def step(done, total):
-                progress((done, total), desc="Embedding passages and sentences", unit="texts")
+                progress((done, total), desc="Indexing", unit="passages")
 
             try:
                 report = service.add(saved, progress=step)
@@ -218,7 +218,7 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
         if saved:
             try:
                 report = service.add(saved, progress=lambda done, total: progress(
-                    (done, total), desc="Embedding passages and sentences", unit="texts"))
+                    (done, total), desc="Indexing", unit="passages"))
                 lines += [(f"{p}: skipped — {r}", True) for p, r in report.problems]
                 names = ", ".join(f"{a.title or a.doc_id} ({a.url})" for a in report.articles)
                 lines.insert(0, (f"Indexed {len(report.articles)} page(s): {names}", False))
