@@ -29,8 +29,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help=f"embedding backend (default {Settings().backend})")
     add_scale_arguments(p)
     p.add_argument("--sentence-vectors", action=argparse.BooleanOptionalAction, default=None,
-                   help="embed every sentence at index time so highlighting is instant (default on; "
-                        "off: ~40%% less embedding, the highlighter embeds the hits' sentences per question)")
+                   help="store a vector per sentence so highlighting is instant (default on; taken from "
+                        "the passages' own forward pass with the ONNX backends; off: less disk, the "
+                        "highlighter embeds the hits' sentences per question)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_index)
     return p
