@@ -279,3 +279,21 @@ def test_ui_upload_accepts_and_indexes_pdf_docx_and_feeds(built_index, tmp_path)
     assert sum(a.doc_id.startswith("tass-") for a in report.articles) == 2
     hits = service.index().search("harbour budget council", k=3, config="bm25")
     assert hits[0].doc_id == "memo"
+
+
+def test_a_pdf_bulletin_without_metadata_takes_place_agency_and_partial_date_from_its_dateline(tmp_path):
+    pdf = make_pdf(tmp_path / "bulletin.pdf", [["Russia proposes energy talks", "",
+                                                "MOSCOW, June 11. /TASS/. Russia proposed consultations on",
+                                                "the decarbonization of the economy among member states."]])
+    art = _one(ingest([pdf]))
+    assert art.dateline.startswith("MOSCOW, June 11") and art.source == "TASS"
+    assert art.date == "" and art.date_text == "June 11"  # no year in the dateline: none invented
+
+
+def test_a_docx_dateline_never_overrides_the_date_of_its_core_properties(tmp_path):
+    f = make_docx(tmp_path / "note.docx", [("Energy talks", "Title"),
+                                          "MOSCOW, June 11. /TASS/. Russia proposed consultations.",
+                                          "A cooperation mechanism will be created."],
+                  author="Desk", created=datetime(2021, 6, 12, 9, 0))
+    art = _one(ingest([f]))
+    assert art.dateline.startswith("MOSCOW, June 11") and art.date == "2021-06-12" and art.source == "Desk"

@@ -326,4 +326,22 @@ def _read_packed(f: Path, ext: str, size: int, report: IngestReport) -> list[tup
         raise BadInput(f"the text is {len(art.body.encode('utf-8')) / 2**20:.1f} MiB, over the {MAX_ARTICLE_BYTES // 2**20} MiB "
                        "limit for one article; split the document")
     report.problems.extend((str(f), note) for note in notes)
-    return [(str(f), art)]
+    return [(str(f), with_dateline(art))]
+
+
+def with_dateline(art: Article) -> Article:
+    """The article with the dateline its body opens with ("MOSCOW, June 11. /TASS/."): place,
+    and the agency and date where the document's own metadata gave none (a PDF bulletin, a
+    Word file). A date without a year stays `date_text`."""
+    if art.dateline:
+        return art
+    line, agency, line_date = _dateline(art.body.split("\n\n")[:3])
+    if not line:
+        return art
+    changes: dict[str, str] = {"dateline": line}
+    when = parse_date(line_date) if line_date else NO_DATE
+    if when and not (art.date or art.date_text):
+        changes.update(date=when.iso, date_text=when.text)
+    if agency and not art.source:
+        changes["source"] = agency
+    return replace(art, **changes)
