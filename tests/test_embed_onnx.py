@@ -246,6 +246,27 @@ def test_onnx_embeddings_barely_depend_on_batch_neighbours(exported):
 
 
 @pytest.mark.slow
+def test_embed_spans_gives_the_same_text_vectors_and_a_vector_per_sentence_in_context(exported):
+    e, vecs = exported
+    text = ("Russia proposes energy talks\nRussia proposed consultations on decarbonization. "
+            "The meeting was held in Moscow on June 11. The football team won the cup.")
+    from qa.text.sentences import split_sentences
+
+    first = text.index("\n") + 1
+    spans = [(first + s, first + t) for s, t in split_sentences(text[first:])]
+    tv, sv = e.embed_spans([text, *SENTENCES], [spans, *([] for _ in SENTENCES)])
+    # the texts' vectors are what embed_batch gives the same batch (int8 scales depend on it)
+    np.testing.assert_allclose(tv, e.embed_batch([text, *SENTENCES]), atol=1e-6)
+    assert sv.shape == (3, e.dim)
+    np.testing.assert_allclose(np.linalg.norm(sv, axis=1), 1.0, atol=1e-5)
+    alone = e.embed_batch([text[s:t] for s, t in spans])
+    # each pooled sentence is closest to its own separate encoding (read in context, not equal)
+    assert np.array_equal((sv @ alone.T).argmax(axis=1), np.arange(3)), sv @ alone.T
+    q = e.embed_batch(["Where was the meeting held?", "Which team won the cup?"])
+    assert list((q @ sv.T).argmax(axis=1)) == [1, 2]
+
+
+@pytest.mark.slow
 def test_onnx_cache_is_reused_on_second_load(exported, onnx_cache, monkeypatch):
     from qa.embedders.onnx_runtime import OnnxEmbedder
 
