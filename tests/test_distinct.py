@@ -39,3 +39,24 @@ def test_search_results_never_overlap_within_an_article(tmp_path, fake_embedder)
     # every passage of this tiny index is a candidate (dense search returns them all)
     assert {h.more_in_article for h in hits if h.doc_id == "long"} == {len(long_passages) - len(spans)}
     assert hits[0].to_dict()["more_in_article"] == hits[0].more_in_article
+
+
+def test_a_limit_gives_the_first_positions_of_the_full_walk_and_reads_no_further():
+    from qa.search.distinct import distinct_positions
+    from qa.types import Passage
+
+    ps = [Passage(f"a:{i}", "a", "x", i * 10, i * 10 + 15) for i in range(12)]  # neighbours overlap
+
+    class Counting(list):
+        reads = 0
+
+        def __getitem__(self, i):
+            Counting.reads += 1
+            return list.__getitem__(self, i)
+
+    rows = np.arange(12)
+    full = distinct_positions(ps, rows)
+    table = Counting(ps)
+    first = distinct_positions(table, rows, limit=3)
+    assert full[:3].tolist() == [0, 2, 4] and first.tolist() == full[:3].tolist()
+    assert Counting.reads == int(full[2]) + 1  # stopped at the third kept candidate

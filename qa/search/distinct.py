@@ -12,9 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def distinct_positions(passages, rows: np.ndarray) -> np.ndarray:
+def distinct_positions(passages, rows: np.ndarray, limit: int | None = None) -> np.ndarray:
     """Positions in `rows` (best first) of the candidates that overlap no better candidate of
-    their own article. `passages[row]` gives a `Passage` (doc_id and character span)."""
+    their own article. `passages[row]` gives a `Passage` (doc_id and character span). With
+    `limit`, the walk stops at that many positions: they are the first `limit` of the full
+    answer (a candidate is judged only against better ones), and no further passage is read."""
     kept: list[int] = []
     spans: dict[str, list[tuple[int, int]]] = {}
     for j, row in enumerate(rows.tolist()):
@@ -24,6 +26,8 @@ def distinct_positions(passages, rows: np.ndarray) -> np.ndarray:
             continue
         taken.append((p.char_start, p.char_end))
         kept.append(j)
+        if limit is not None and len(kept) >= limit:
+            break
     return np.asarray(kept, dtype=np.int64)
 
 

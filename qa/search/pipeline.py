@@ -189,7 +189,8 @@ def search_batch(snap: IndexSnapshot, encoder: QuestionEncoder, questions: list[
         q, qv = cleaned[qi], (qvecs[qi] if qvecs is not None else None)
         cand = rerank_candidates(snap, q, qv, cand, rr, rr_depth)
         articles = snap.passage_article[cand.rows] if len(cand.rows) else np.zeros(0, np.int64)
-        cand = cand.reorder(distinct_positions(snap.passages, cand.rows))  # no overlapping text twice
+        # no overlapping text twice; without grouping only the first k distinct are ever shown
+        cand = cand.reorder(distinct_positions(snap.passages, cand.rows, None if group else k))
         picks = group_same_story(snap, cand.rows, k, settings.same_story_threshold) if group \
             else [(j, []) for j in range(min(k, len(cand.rows)))]
         rows = [int(cand.rows[j]) for j, _ in picks]
