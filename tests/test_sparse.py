@@ -36,3 +36,13 @@ def test_scores_for_unsorted_or_repeated_rows(tmp_path):
     rows = np.array([150, 3, 3, 77, 0, 199])
     np.testing.assert_allclose(sp.scores_for("cargo port vote", rows), sp.scores("cargo port vote")[rows],
                                rtol=1e-6, atol=1e-6)
+
+
+def test_sentence_terms_are_the_distinct_tokens_and_are_remembered():
+    from qa.text.analyzer import sentence_terms, tokenize
+
+    text = "Russia proposed consultations on decarbonization; Russia's envoys proposed more."
+    assert sentence_terms(text) == frozenset(tokenize(text))
+    before = sentence_terms.cache_info().hits
+    sentence_terms(text)
+    assert sentence_terms.cache_info().hits == before + 1

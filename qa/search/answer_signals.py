@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from qa.text.analyzer import tokenize
+from qa.text.analyzer import sentence_terms, tokenize
 from qa.text.sentences import split_sentences
 from qa.types import Passage
 
@@ -78,7 +78,7 @@ def answer_signals(question: str, passages: list[Passage], idf) -> np.ndarray:
     for i, p in enumerate(passages):
         spans = split_sentences(p.text) or [(0, len(p.text))]
         sents = [p.text[s:e] for s, e in spans]
-        cover = [sum(weights[t] for t in weights.keys() & set(tokenize(s))) / total if total else 0.0
+        cover = [sum(weights[t] for t in weights.keys() & sentence_terms(s)) / total if total else 0.0
                  for s in sents]
         best = int(np.argmax(cover))
         out[i, 0] = cover[best]

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from qa.text.sentences import split_sentences
-from qa.text.analyzer import tokenize
+from qa.text.analyzer import sentence_terms, tokenize
 from qa.types import Passage
 
 LEXICAL_WEIGHT = 0.15
@@ -39,7 +39,7 @@ def lexical_scores(weights: dict[str, float], passage: Passage, spans: list[tupl
     total = sum(weights.values()) or 1.0
     out = []
     for s, e in spans:
-        terms = set(tokenize(passage.text[s - passage.char_start:e - passage.char_start]))
+        terms = sentence_terms(passage.text[s - passage.char_start:e - passage.char_start])
         out.append(sum(weights[t] for t in weights.keys() & terms) / total / math.sqrt(1 + 0.02 * len(terms)))
     return out
 

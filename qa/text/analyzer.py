@@ -63,6 +63,14 @@ def tokenize(text: str, stem: bool = True, language: str = "") -> list[str]:
     return out
 
 
+@lru_cache(maxsize=20_000)
+def sentence_terms(text: str) -> frozenset[str]:
+    """The distinct stemmed BM25 terms of a sentence, remembered for the last 20,000 sentences:
+    the reranker's answer signals and the highlighter read the same candidates' sentences, and
+    popular passages come back for question after question (~25 MB at most)."""
+    return frozenset(tokenize(text))
+
+
 def _tokenize_any(text: str, stem: bool, language: str) -> list[str]:
     """`tokenize` with each token's stopwords and stemmer chosen by its language (or script)."""
     latin = script_language("latin", language) or "en"
