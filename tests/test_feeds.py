@@ -164,3 +164,15 @@ def test_feed_in_a_legacy_encoding_is_decoded_by_its_declaration(tmp_path):
 
 def test_feed_extensions_are_supported():
     assert FEED_EXTS == {".rss", ".atom", ".xml"}
+
+
+def test_a_feed_with_a_nul_in_its_encoding_declaration_is_reported_not_a_traceback(tmp_path):
+    # found by test_mangled_pdf_docx_and_feeds_never_crash: feedparser raised ValueError here
+    from qa.ingest.reader import ingest
+
+    f = tmp_path / "broken.rss"
+    f.write_bytes(b'<?xml version="1.0" encoding="ut\x00f-8"?><rss version="2.0"><channel><title>T</title>'
+                  b"<item><title>A</title><description>Body text here.</description></item></channel></rss>")
+    report = ingest([f])
+    assert report.articles == [] and report.problems
+    assert report.problems[0][0] == str(f) and "feed" in report.problems[0][1]

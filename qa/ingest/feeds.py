@@ -43,7 +43,11 @@ def read_feed(data: bytes, path: Path, problems: list[tuple[str, str]],
     import feedparser
 
     # Bytes, never a str: feedparser fetches a str that looks like a URL.
-    parsed = feedparser.parse(bytes(data), sanitize_html=True, resolve_relative_uris=False)
+    try:
+        parsed = feedparser.parse(bytes(data), sanitize_html=True, resolve_relative_uris=False)
+    except (ValueError, LookupError, UnicodeError) as e:  # e.g. a NUL inside the encoding declaration
+        raise BadInput(f"not a readable RSS or Atom feed ({type(e).__name__}: {e}); check that the file "
+                       "is a whole, uncorrupted feed") from None
     if not parsed.get("version"):
         if parsed.get("bozo") and not parsed.entries:
             raise BadInput(f"not an RSS or Atom feed: not well-formed XML ({parsed.get('bozo_exception')})")
