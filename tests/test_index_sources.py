@@ -87,3 +87,12 @@ def _articles(folder: Path) -> list[dict]:
     from qa.storage.tables import iter_records
 
     return list(iter_records(IndexFolder(folder).articles_file))
+
+
+def test_what_ingest_reads_as_a_url_is_recorded_as_given_and_never_as_a_path(tmp_path):
+    from qa.storage.builder import add_sources, source_key
+
+    assert source_key(" https://example.com/a ") == "https://example.com/a"
+    assert source_key("ftp://example.com/a") == "ftp://example.com/a"  # refused by ingest, named as given
+    assert source_key(tmp_path / "x" / ".." / "y") == str((tmp_path / "y").resolve())
+    assert add_sources(["https://example.com/a"])([str(tmp_path)]) == [str(tmp_path), "https://example.com/a"]

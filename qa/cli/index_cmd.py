@@ -91,6 +91,7 @@ def default_sources(index: Path) -> tuple[list[str], list[tuple[str, str]]]:
     """What `qa index` with no path reads: the sources the index's manifest records (files,
     folders, URLs; uploads included), or the data folder for a new index. Returns (sources,
     [(source, note)] for recorded sources that no longer exist and are left out)."""
+    from qa.ingest.web import is_url
     from qa.storage.builder import recorded_sources
     from qa.storage.folder import IndexFolder
 
@@ -99,7 +100,7 @@ def default_sources(index: Path) -> tuple[list[str], list[tuple[str, str]]]:
         return [DEFAULT_DATA_DIR], []
     kept, notes = [], []
     for src in recorded:
-        if src.lower().startswith(("http://", "https://")) or Path(src).exists():
+        if is_url(src) or Path(src).exists():
             kept.append(src)
         else:
             notes.append((src, "recorded source no longer exists; left out, so its articles leave the index"))

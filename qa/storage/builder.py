@@ -33,6 +33,7 @@ from qa.storage.sentence_vectors import (SentenceCache, SentencePlan, plan_in_co
 from qa.storage.folder import IndexFolder
 from qa.storage.progress import BuildProgress, Progress
 from qa.hashing import content_hash
+from qa.ingest.web import is_url
 from qa.types import Article, Passage
 
 SHARD_SIZE = 256
@@ -129,11 +130,9 @@ Sources = Callable[[list[str]], list[str]]  # the sources the manifest records -
 
 
 def source_key(path: str | Path) -> str:
-    """How a source is recorded: a URL as given, a file or folder as its absolute path."""
-    text = str(path)
-    if text.lower().startswith(("http://", "https://")):
-        return text
-    return str(Path(text).resolve())
+    """How a source is recorded: a URL as given (what ingest reads as a URL, `is_url`), a file or
+    folder as its absolute path."""
+    return path.strip() if is_url(path) else str(Path(path).resolve())
 
 
 def add_sources(paths: list[str | Path]) -> Sources:
@@ -142,7 +141,8 @@ def add_sources(paths: list[str | Path]) -> Sources:
     def change(old: list[str]) -> list[str]:
         out = list(old)
         for key in map(source_key, paths):
-            if key not in out and not any(Path(o) in Path(key).parents for o in out if o.startswith("/")):
+            inside = not is_url(key) and any(Path(o) in Path(key).parents for o in out if not is_url(o))
+            if key not in out and not inside:
                 out.append(key)
         return out
     return change
