@@ -23,7 +23,7 @@ import numpy as np
 from qa import Settings
 from qa.evaluation.metrics import contains_answer, ir_metrics
 from qa.evaluation.questions import beir_index, read_beir, read_question_file
-from qa.search.distinct import distinct_positions
+from qa.search.distinct import cut, distinct_spans
 from qa.search.pipeline import PIPELINES, candidates_batch
 from qa.search.answer_signals import SIGNALS
 from qa.search.rerank import FEATURES, FeatureReranker, feature_matrix
@@ -52,8 +52,8 @@ def score(items, w, snap) -> dict:
     for it in items:
         order = np.argsort(-(it["F"] @ w), kind="stable")
         rows = it["rows"][order]
-        keep = distinct_positions(snap.passages, rows)
-        ps = [it["passages"][order[j]] for j in keep]
+        keep, shown = distinct_spans(snap.passages, rows)
+        ps = [cut(it["passages"][order[j]], span) for j, span in zip(keep, shown)]
         if it["q"].answers:
             ah1.append(contains_answer(ps[0].text, it["q"].answers) if ps else False)
             ah5.append(any(contains_answer(p.text, it["q"].answers) for p in ps[:5]))

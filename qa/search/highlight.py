@@ -61,11 +61,14 @@ def sentence_vectors(texts: list[str], embedder, cache: dict | None = None,
 
 def highlight_spans(question: str, qvec: np.ndarray | None, passages: list[Passage], embedder=None,
                     sparse=None, cache: dict | None = None, store=None,
-                    rows: list[int] | None = None) -> list[tuple[int, int] | None]:
+                    rows: list[int] | None = None,
+                    within: list[tuple[int, int]] | None = None) -> list[tuple[int, int] | None]:
     """Best sentence span (body offsets) of each passage for one question.
 
     With the index's `store` (qa/sentences.py) and the passages' `rows`, sentence vectors come
     from the index (dot products); otherwise the sentences are embedded now, through `cache`.
+    `within` (body spans, one per passage) restricts each choice to the sentences inside it: the
+    part of a passage that a result shows when distinct evidence cut it (qa.search.distinct).
     """
     if store is not None and rows is not None:
         entries = [store.spans(r) for r in rows]
@@ -84,13 +87,18 @@ def highlight_spans(question: str, qvec: np.ndarray | None, passages: list[Passa
     weights = term_weights(question, sparse)  # once per question, not per passage
     out: list[tuple[int, int] | None] = []
     pos = 0
-    for p, spans in zip(passages, all_spans):
+    for i, (p, spans) in enumerate(zip(passages, all_spans)):
+        sim = sims[pos:pos + len(spans)]
+        pos += len(spans)
+        if within is not None:
+            lo, hi = within[i]
+            inside = [j for j, (s, e) in enumerate(spans) if s >= lo and e <= hi]
+            spans, sim = [spans[j] for j in inside], sim[inside]
         if not spans:
             out.append(None)
             continue
         lex = lexical_scores(weights, p, spans)
-        scores = [float(sims[pos + j]) + LEXICAL_WEIGHT * lex[j] for j in range(len(spans))]
-        pos += len(spans)
+        scores = [float(sim[j]) + LEXICAL_WEIGHT * lex[j] for j in range(len(spans))]
         best = int(np.argmax(scores))
         s, e = spans[best]
         if e - s < SHORT_SENTENCE and best + 1 < len(spans):

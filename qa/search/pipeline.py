@@ -20,7 +20,7 @@ import numpy as np
 from qa.embedders.question_cache import QuestionEncoder
 from qa.errors import BadInput
 from qa.registry import Registry
-from qa.search.distinct import distinct_positions, more_in_article
+from qa.search.distinct import cut, distinct_spans, more_in_article
 from qa.search.filters import check_k, clean_question, select_rows
 from qa.search.fuse import Fusion, fuse_rrf, fuse_scores, fuse_single
 from qa.search.group import group_same_story
@@ -189,15 +189,20 @@ def search_batch(snap: IndexSnapshot, encoder: QuestionEncoder, questions: list[
         q, qv = cleaned[qi], (qvecs[qi] if qvecs is not None else None)
         cand = rerank_candidates(snap, q, qv, cand, rr, rr_depth)
         articles = snap.passage_article[cand.rows] if len(cand.rows) else np.zeros(0, np.int64)
-        # no overlapping text twice; without grouping only the first k distinct are ever shown
-        cand = cand.reorder(distinct_positions(snap.passages, cand.rows, None if group else k))
+        # no overlapping text twice (a passage overlapping a better one shows only its own
+        # sentences); without grouping only the first k distinct are ever shown
+        keep, shown = distinct_spans(snap.passages, cand.rows, None if group else k)
+        cand = cand.reorder(keep)
         picks = group_same_story(snap, cand.rows, k, settings.same_story_threshold) if group \
             else [(j, []) for j in range(min(k, len(cand.rows)))]
         rows = [int(cand.rows[j]) for j, _ in picks]
         more = more_in_article(articles, snap.passage_article[rows]) if rows else []
-        passages = [snap.passages[r] for r in rows]
-        spans = highlight_spans(q, qv, passages, encoder.embedder, snap.sparse, cache=encoder.sentences,
-                                store=snap.sentences, rows=rows) if highlight else [None] * len(passages)
+        full = [snap.passages[r] for r in rows]
+        passages = [cut(p, shown[j]) for p, (j, _) in zip(full, picks)]
+        spans = highlight_spans(q, qv, full, encoder.embedder, snap.sparse, cache=encoder.sentences,
+                                store=snap.sentences, rows=rows,
+                                within=[(p.char_start, p.char_end) for p in passages]) \
+            if highlight else [None] * len(passages)
         results.append([_hit(snap, cand, j, rank, p, span, others, n_more)
                         for rank, ((j, others), p, span, n_more)
                         in enumerate(zip(picks, passages, spans, more), 1)])
