@@ -91,3 +91,29 @@ def test_reload_after_a_reindex_measures_the_background_of_the_new_build(built_i
     measured = float(np.median(top_cosines(built_index.snapshot, built_index.encoder, offtopic_questions())))
     assert second == pytest.approx(measured) and second != pytest.approx(first)
     assert json.loads(saved.read_text())["key"] != old_key  # the file now describes the new build
+
+
+def test_sparse_index_knows_a_term_or_every_part_of_a_compound():
+    from qa.storage.bm25 import SparseIndex
+
+    sp = SparseIndex.build(["Talks in Brazzaville and the Congo ended in 1963.", "Nothing else here."])
+    assert sp.knows("Brazzaville") and sp.knows("1963") and sp.knows("Congo-Brazzaville")
+    assert not sp.knows("Mandela") and not sp.knows("2018") and not sp.knows("Congo-Kinshasa")
+    assert not sp.knows("the")  # no token at all
+
+
+def test_names_and_numbers_no_passage_holds_lower_the_evidence_and_are_reported(built_index):
+    question = "Which football team won the cup final in 2031 against Zanzibar United?"
+    built_index.settings = built_index.settings.with_(abstain_unseen=0.0)
+    plain = ask(built_index, question, k=2)
+    built_index.settings = built_index.settings.with_(abstain_unseen=0.5)
+    lowered = ask(built_index, question, k=2)
+    assert "2031" in lowered.unseen_terms and "zanzibar" in lowered.unseen_terms
+    assert "football" not in lowered.unseen_terms
+    from qa.text.analyzer import key_terms
+
+    share = len(lowered.unseen_terms) / len(key_terms(question))
+    assert lowered.confidence == pytest.approx(plain.confidence - 0.5 * share, abs=1e-5)
+    assert lowered.to_dict()["unseen_terms"] == lowered.unseen_terms
+    seen = ask(built_index, "football team won the cup final", k=2)
+    assert seen.unseen_terms == []

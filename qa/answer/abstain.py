@@ -10,6 +10,12 @@ questions against articles), so the threshold is relative to the collection:
 (`qa/offtopic_questions.txt`) reach in this index, measured once per loaded index. `margin`
 (`Settings.abstain_margin`) is calibrated by `bench/calibrate_abstention.py` on the first halves
 of news question sets (answerable and unanswerable ones) and the off-topic questions.
+
+A question whose names and numbers the collection never mentions ("Who won the 2018 FIFA World
+Cup?" asked of 1963 magazines: no passage holds "2018" or "FIFA") is about something else even
+when its topic words match, so the evidence is lowered by `Settings.abstain_unseen` times the
+share of its names and numbers (`key_terms`) that no passage holds; they are reported as
+`unseen_terms`.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import numpy as np
 from qa.embedders.question_cache import QuestionEncoder
 from qa.hashing import content_hash
 from qa.storage.snapshot import IndexSnapshot
+from qa.text.analyzer import key_terms
 from qa.types import Hit
 
 OFFTOPIC_FILE = Path(__file__).with_name("offtopic_questions.txt")
@@ -41,6 +48,19 @@ def offtopic_questions() -> tuple[str, ...]:
 def question_confidence(snap: IndexSnapshot, encoder: QuestionEncoder, question: str) -> float:
     """Best cosine the question reaches anywhere in the index (not only among returned hits)."""
     return float(top_cosines(snap, encoder, [question])[0])
+
+
+def unseen_terms(snap: IndexSnapshot, question: str) -> tuple[list[str], int]:
+    """(the question's names and numbers that no passage holds, how many it names)."""
+    terms = key_terms(question)
+    if not len(snap.passages):
+        return terms, len(terms)
+    return [t for t in terms if not snap.sparse.knows(t)], len(terms)
+
+
+def unseen_penalty(snap: IndexSnapshot, unseen: Sequence[str], named: int) -> float:
+    """What the unseen names and numbers take off the evidence (see the module docstring)."""
+    return snap.settings.abstain_unseen * len(unseen) / named if named else 0.0
 
 
 def confidence(hits: Sequence[Hit]) -> float:

@@ -28,13 +28,14 @@ class Answer:
     answerable: bool = True
     confidence: float = 0.0
     threshold: float = 0.0
+    unseen_terms: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object printed by `qa ask --json`."""
         return {"question": self.question, "k": self.k, "config": self.config,
                 "latency_ms": round(self.latency_ms, 2), "answerable": self.answerable,
                 "confidence": round(self.confidence, 4), "threshold": round(self.threshold, 4),
-                "hits": [h.to_dict() for h in self.hits]}
+                "unseen_terms": list(self.unseen_terms), "hits": [h.to_dict() for h in self.hits]}
 
 
 def ask(index, question: str, k: int | None = None, config: str | None = None,
@@ -66,7 +67,10 @@ def ask(index, question: str, k: int | None = None, config: str | None = None,
     ms = (time.perf_counter() - t0) * 1000
     snap = index.snapshot  # the build just searched (a search picks up a newer one first)
     thr = abstain.threshold(snap, index.encoder)  # measured once per build, outside the timed search
-    conf = max(abstain.confidence(hits), abstain.question_confidence(snap, index.encoder, question))
+    unseen, named = abstain.unseen_terms(snap, question)
+    conf = max(abstain.confidence(hits), abstain.question_confidence(snap, index.encoder, question)) \
+        - abstain.unseen_penalty(snap, unseen, named)
     return Answer(question, k, config or index.settings.config, ms, hits,
-                  answerable=bool(hits) and conf >= thr, confidence=conf, threshold=thr)
+                  answerable=bool(hits) and conf >= thr, confidence=conf, threshold=thr,
+                  unseen_terms=unseen)
 

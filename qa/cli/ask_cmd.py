@@ -47,8 +47,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=None))
         return 0
     if not answer.answerable:
+        never = f"; no article mentions {', '.join(answer.unseen_terms)}" if answer.unseen_terms else ""
         print(f"Nothing in this collection seems to answer that (best match {answer.confidence:.2f}, "
-              f"needs {answer.threshold:.2f}); the closest passages follow.\n")
+              f"needs {answer.threshold:.2f}{never}); the closest passages follow.\n")
     print(format_hits(question, answer.hits))
     print(f"({len(answer.hits)} hits in {answer.latency_ms:.0f} ms)")
     return 0

@@ -47,6 +47,14 @@ class SparseIndex:
     def __len__(self) -> int:
         return self.n
 
+    def knows(self, term: str) -> bool:
+        """Whether some passage holds `term`: its analysed token, or every part of a compound
+        ("congo-brazzaville" is known when "congo" and "brazzaville" are). False for a term with
+        no token (a stopword)."""
+        toks = self.question_tokens(term)
+        vocab = self.bm25.vocab_dict
+        return bool(toks) and (toks[0] in vocab or (len(toks) > 1 and all(t in vocab for t in toks[1:])))
+
     def scores(self, question: str) -> np.ndarray:
         """BM25 score of every passage for one question (zeros when no term is known)."""
         vocab = self.bm25.vocab_dict

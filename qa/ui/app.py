@@ -137,7 +137,8 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
             return render.render_message(str(e), error=True), "", *no_files
         filters = {"source": source, "since": since, "until": until}
         line = render.latency_line(len(answer.hits), answer.latency_ms, answer.config, filters)
-        notice = "" if answer.answerable else render.abstention_notice(answer.confidence, answer.threshold)
+        notice = "" if answer.answerable else render.abstention_notice(
+            answer.confidence, answer.threshold, answer.unseen_terms)
         files = [gr.update(value=f, visible=True) for f in export_files(answer, exports)] \
             if answer.hits else no_files
         return notice + render.render_results(answer.hits), line, *files

@@ -11,7 +11,7 @@ one listener on the results (qa.ui.app) acts on them, so no document text is eve
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from qa.types import Article, Hit
 
@@ -162,11 +162,12 @@ def render_message(text: str, error: bool = False) -> str:
     return f"<div class='qa-results'><p class='{kind}' role='status'>{esc(text)}</p></div>"
 
 
-def abstention_notice(confidence: float, threshold: float) -> str:
+def abstention_notice(confidence: float, threshold: float, unseen: Sequence[str] = ()) -> str:
     """The box shown above the cards when nothing in the collection seems to answer."""
+    never = f" No article mentions {', '.join(unseen)}." if unseen else ""
     return render_message(f"Nothing in this collection seems to answer that question (best match "
-                          f"{confidence:.2f}, an answer needs {threshold:.2f}). The closest passages "
-                          "follow, but treat them as weak evidence.")
+                          f"{confidence:.2f}, an answer needs {threshold:.2f}).{never} The closest "
+                          "passages follow, but treat them as weak evidence.")
 
 
 def latency_line(n_hits: int, latency_ms: float, config: str, filters: dict[str, str] | None = None) -> str:
