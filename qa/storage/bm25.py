@@ -150,8 +150,8 @@ class SparseIndex:
     def idf(self, token: str) -> float:
         """log(1 + (N - df + 0.5) / (df + 0.5)) of an analysed token; 0 when unknown."""
         tid = self.bm25.vocab_dict.get(token)
-        if tid is None or self.n == 0:
-            return 0.0
         indptr = self.bm25.scores["indptr"]
+        if tid is None or self.n == 0 or tid + 1 >= len(indptr):  # bm25s's "" token has no postings
+            return 0.0
         df = int(indptr[tid + 1] - indptr[tid])
         return float(np.log(1 + (self.n - df + 0.5) / (df + 0.5)))

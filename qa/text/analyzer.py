@@ -43,24 +43,43 @@ def tokenize(text: str, stem: bool = True, language: str = "") -> list[str]:
     """
     if not (language in ("", "en") and (text.isascii() or not _OTHER_SCRIPTS.search(text))):
         return _tokenize_any(text, stem, language)
-    # English words only: the English analyzer, unchanged since before languages were known
-    stop = stopwords()
+    # English words only: the English analyzer, unchanged since before languages were known;
+    # each distinct word is analysed once and remembered (news reuses its words: the answer
+    # signals and the highlighter read thousands of sentences a second)
+    cache = _STEMMED if stem else _UNSTEMMED
     out: list[str] = []
     for tok in _TOKEN.findall(text.lower().replace("\u2019", "'")):
-        if tok.endswith("'s"):
-            tok = tok[:-2]
-        parts = _PARTS.split(tok) if ("-" in tok or "'" in tok or "." in tok) else None
-        if parts is not None and len(parts) > 1:
-            out.append(tok)
-            out.extend(p for p in parts if p and p not in stop)
-        elif tok and tok not in stop:
-            out.append(tok)
-    if stem and out:
-        # one call into the C stemmer for all alphabetic tokens (numbers stay as they are)
-        alpha = [i for i, t in enumerate(out) if t.isalpha()]
-        for i, s in zip(alpha, _stemmer().stemWords([out[i] for i in alpha])):
-            out[i] = s
+        got = cache.get(tok)
+        if got is None:
+            got = _english_word(tok, stem)
+            if len(cache) >= _WORD_CACHE_SIZE:
+                cache.clear()
+            cache[tok] = got
+        out.extend(got)
     return out
+
+
+_WORD_CACHE_SIZE = 200_000  # distinct words remembered per stem setting (~30 MB at most)
+_STEMMED: dict[str, tuple[str, ...]] = {}
+_UNSTEMMED: dict[str, tuple[str, ...]] = {}
+
+
+def _english_word(tok: str, stem: bool) -> tuple[str, ...]:
+    """The English tokens of one lower-cased word of `_TOKEN` (see `tokenize`)."""
+    stop = stopwords()
+    if tok.endswith("'s"):
+        tok = tok[:-2]
+    parts = _PARTS.split(tok) if ("-" in tok or "'" in tok or "." in tok) else None
+    if parts is not None and len(parts) > 1:
+        out = [tok] + [p for p in parts if p and p not in stop]
+    elif tok and tok not in stop:
+        out = [tok]
+    else:
+        return ()
+    if stem:
+        st = _stemmer()
+        out = [st.stemWord(t) if t.isalpha() else t for t in out]
+    return tuple(out)
 
 
 @lru_cache(maxsize=20_000)
