@@ -50,3 +50,22 @@ def test_feature_matrix_reads_text_only_for_the_first_signal_depth_rows(built_in
     two = feature_matrix(built_index.snapshot, q, qv, rows, signal_depth=2)
     k = len(FEATURES) - len(SIGNALS)
     assert np.array_equal(two[:2], full[:2]) and not two[2:, k:].any() and full[:, k:].any()
+
+
+def test_stored_sentence_spans_give_the_signals_of_splitting_the_text(built_index):
+    from qa.search.rerank import FEATURES, feature_matrix
+
+    snap = built_index.snapshot
+    assert snap.sentences is not None  # the fixture index stores its sentences
+    rows = np.arange(len(built_index.passages))
+    q = "Who won the cup final on Saturday in 2021?"
+    qv = built_index.question_vectors([q])[0]
+    stored = feature_matrix(snap, q, qv, rows)
+    split = answer_signals(q, [snap.passages[int(r)] for r in rows], snap.sparse.idf)
+    k = len(FEATURES) - len(SIGNALS)
+    assert np.array_equal(stored[:, k:], split) and split.any()
+    spans = [snap.sentences.spans(int(r))[:, :2].tolist() for r in rows]
+    assert np.array_equal(answer_signals(q, [snap.passages[int(r)] for r in rows], snap.sparse.idf, spans), split)
+    # the spans are used, not re-split: other spans give other signals
+    heads = [[(0, 12)] for r in rows]
+    assert not np.array_equal(answer_signals(q, [snap.passages[int(r)] for r in rows], snap.sparse.idf, heads), split)

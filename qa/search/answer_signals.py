@@ -61,13 +61,16 @@ def _has_kind(kind: str, text: str, question_words: set[str]) -> bool:
     return any(not set(tokenize(f, stem=False)) <= question_words for f in found)
 
 
-def answer_signals(question: str, passages: list[Passage], idf) -> np.ndarray:
+def answer_signals(question: str, passages: list[Passage], idf,
+                   sentences: list | None = None) -> np.ndarray:
     """(len(passages), len(SIGNALS)) answer signals (see the module docstring).
 
     Args:
         question: the cleaned question.
         passages: the candidates.
         idf: token -> IDF of the collection (the passage BM25 index's `idf`).
+        sentences: each passage's sentence spans (passage-relative start, end) when the index
+            stored them (the highlighter's sentences: the same split), else they are split here.
     """
     out = np.zeros((len(passages), len(SIGNALS)), dtype=np.float32)
     weights = {t: idf(t) for t in set(tokenize(question))}
@@ -76,8 +79,8 @@ def answer_signals(question: str, passages: list[Passage], idf) -> np.ndarray:
     q_words = set(tokenize(question, stem=False))
     q_years = set(_YEAR.findall(question))
     for i, p in enumerate(passages):
-        spans = split_sentences(p.text) or [(0, len(p.text))]
-        sents = [p.text[s:e] for s, e in spans]
+        spans = (sentences[i] if sentences is not None else split_sentences(p.text)) or [(0, len(p.text))]
+        sents = [p.text[int(s):int(e)] for s, e in spans]
         cover = [sum(weights[t] for t in weights.keys() & sentence_terms(s)) / total if total else 0.0
                  for s in sents]
         best = int(np.argmax(cover))

@@ -71,7 +71,9 @@ def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, 
         F[:, 4] = np.mean([snap.sparse.rows_containing(t, rows) for t in terms], axis=0)
     m = n if signal_depth is None else min(n, signal_depth)
     if m:
-        F[:m, 5:] = answer_signals(question, [snap.passages[int(r)] for r in rows[:m]], snap.sparse.idf)
+        store = snap.sentences  # the stored sentence spans spare splitting the candidates again
+        spans = [store.spans(int(r))[:, :2].tolist() for r in rows[:m]] if store is not None else None
+        F[:m, 5:] = answer_signals(question, [snap.passages[int(r)] for r in rows[:m]], snap.sparse.idf, spans)
     return F
 
 
