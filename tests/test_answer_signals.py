@@ -69,3 +69,34 @@ def test_stored_sentence_spans_give_the_signals_of_splitting_the_text(built_inde
     # the spans are used, not re-split: other spans give other signals
     heads = [[(0, 12)] for r in rows]
     assert not np.array_equal(answer_signals(q, [snap.passages[int(r)] for r in rows], snap.sparse.idf, heads), split)
+
+
+def test_answer_count_grades_how_many_answer_kind_tokens_the_best_sentence_lists():
+    q = "Who won the Maxwell Award in 2019?"
+    listing = _p("Maxwell Award winners: 2020 DeVonta Smith, 2019 Joe Burrow, 2018 Tua Tagovailoa.")
+    restating = _p("The Maxwell Award in 2019 was decided by a panel of coaches and writers.")
+    F = answer_signals(q, [listing, restating], lambda t: 1.0)
+    count = SIGNALS.index("answer_count")
+    assert F[0, count] == 1.0  # DeVonta, Smith, Joe, ...: three or more names
+    assert F[1, count] == 0.0  # no name that is not a word of the question
+
+
+def test_a_dateline_is_not_an_answer_to_when_and_figures_ask_a_number():
+    from qa.search.answer_signals import kind_tokens
+
+    q_words = {"when", "was", "diablo", "3", "released"}
+    text = "May 15, 2022 ... When Diablo 3 launched ten years ago, it was a mess."
+    assert kind_tokens("date", text, q_words, lambda t: 1.0, at_dateline=True) == []
+    assert kind_tokens("date", text, q_words, lambda t: 1.0) == ["May 1", "2022"]
+    assert question_kind("What was Tesla's revenue in Q1 2021?") == "number"
+    assert question_kind("What did Russia propose?") is None
+
+
+def test_names_in_all_capitals_text_are_its_rare_words():
+    from qa.search.answer_signals import kind_tokens
+
+    idf = {"junta": 2.0, "colonel": 3.0, "abdul": 6.0, "salam": 6.5, "aref": 7.0}.get
+    text = "THE JUNTA NAMED AS ITS NEW HEAD OF STATE COLONEL ABDUL SALAM AREF."
+    assert kind_tokens("person", text, set(), lambda t: idf(t, 1.0)) == ["ABDUL", "SALAM", "AREF"]
+    # mixed case: capitalised words; "The" is a stopword, never a name
+    assert kind_tokens("person", "The junta named Colonel Aref.", set(), lambda t: 1.0) == ["Colonel", "Aref"]

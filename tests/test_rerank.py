@@ -30,7 +30,7 @@ def test_feature_reranker_prefers_exact_names(built_index):
     q = "What did the Daily Ball say about the cup?"
     rows = np.arange(len(built_index.passages))
     qv = built_index.embedder.embed_batch([q])[0]
-    scores = FeatureReranker(weights=(0, 0, 0, 0, 1.0, 0, 0, 0)).rerank(built_index.snapshot, q, qv, rows)
+    scores = FeatureReranker(weights=(0, 0, 0, 0, 1.0, 0, 0, 0, 0)).rerank(built_index.snapshot, q, qv, rows)
     assert scores.shape == (len(rows),)
     # only the exact-match feature counts: no passage mentions "Daily Ball" except none in the body
     assert set(np.round(scores, 6)) <= {0.0, 0.5, 1.0}

@@ -10,6 +10,13 @@ signals read the candidate's text, sentence by sentence:
                  appears in that sentence or the next, and is not a word of the question itself
     year         the years the question names are in the passage (+1), or the passage names only
                  other years (-1, an account of another year's event); 0 otherwise
+    answer_count how many such answer-kind tokens the best sentence holds (0, 1/3, 2/3, 1 for
+                 three or more): the sentence that lists names or figures beside the question's
+                 terms, rather than one that only restates its topic
+
+A date at the very start of an article is its dateline ("MOSCOW, June 11.", "Feb 7, 2021 ..."),
+the day it was written, not an answer to "when". In text set all in capitals (old wire copy,
+scanned magazines) every word is capitalised, so a name there is a rare word (IDF above 4).
 """
 
 from __future__ import annotations
@@ -18,11 +25,11 @@ import re
 
 import numpy as np
 
-from qa.text.analyzer import sentence_terms, tokenize
+from qa.text.analyzer import sentence_terms, stopwords, tokenize
 from qa.text.sentences import split_sentences
 from qa.types import Passage
 
-SIGNALS = ("sent_lex", "answer_type", "year")
+SIGNALS = ("sent_lex", "answer_type", "year", "answer_count")
 
 _KINDS = (  # first match wins: "how many people" asks a number, "who" a person
     ("number", re.compile(r"\b(how (many|much|far|long|old|big|large|tall|high|often)|what (number|percentage|"
@@ -39,6 +46,13 @@ _MONTH = (r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|s
 _DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d|({_MONTH})\.?\s+\d|\d+\s+({_MONTH})\b|monday|tuesday|wednesday|"
                    r"thursday|friday|saturday|sunday|yesterday|today|tomorrow)", re.I)
 _CAPITAL = re.compile(r"\b[A-Z][\w'\u2019\-]+")  # a name: person, organisation or place
+_UPPER_WORD = re.compile(r"\b[A-Z][A-Z'\u2019\-]+")
+# "what was the revenue ...?" asks a number though no "how many" says so
+_FIGURE = re.compile(r"\b(revenues?|price|costs?|budget|population|salary|worth|toll|score|total|rate|"
+                     r"percentage|per ?cent|amount|sum|figure|gdp|profits?|loss|deficit|sales)\b", re.I)
+_ASKS_WHAT = re.compile(r"\s*(what|which)\b", re.I)
+DATELINE_CHARS = 25  # a date starting this close to an article's start is its dateline
+NAME_IDF = 4.0  # in all-capitals text, a word rarer than this is taken for a name
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 
@@ -47,18 +61,27 @@ def question_kind(question: str) -> str | None:
     for kind, pattern in _KINDS:
         if pattern.search(question):
             return kind
+    if _ASKS_WHAT.match(question) and _FIGURE.search(question):
+        return "number"
     return None
 
 
-def _has_kind(kind: str, text: str, question_words: set[str]) -> bool:
-    """`text` holds a token of `kind` that is not a word of the question."""
+def kind_tokens(kind: str, text: str, question_words: set[str], idf, at_dateline: bool = False) -> list[str]:
+    """The tokens of `kind` in `text` that are not words of the question.
+
+    `at_dateline`: `text` starts the article, so a date at its very start is the dateline.
+    `idf` tells names in all-capitals text (see the module docstring).
+    """
     if kind == "number":
-        found = [m.group() for m in _NUMBER.finditer(text)]
+        found = list(_NUMBER.finditer(text))
     elif kind == "date":
-        found = [m.group() for m in _DATE.finditer(text)]
+        found = [m for m in _DATE.finditer(text) if not (at_dateline and m.start() < DATELINE_CHARS)]
+    elif text.upper() == text:  # a person or a place in all-capitals text: a rare word
+        found = [m for m in _UPPER_WORD.finditer(text)
+                 if m.group().lower() not in stopwords() and idf((tokenize(m.group()) or [""])[0]) > NAME_IDF]
     else:  # a person or a place: a capitalised word (stopwords such as "The" count as question words)
-        found = [m.group() for m in _CAPITAL.finditer(text)]
-    return any(not set(tokenize(f, stem=False)) <= question_words for f in found)
+        found = list(_CAPITAL.finditer(text))
+    return [m.group() for m in found if not set(tokenize(m.group(), stem=False)) <= question_words]
 
 
 def answer_signals(question: str, passages: list[Passage], idf,
@@ -86,7 +109,9 @@ def answer_signals(question: str, passages: list[Passage], idf,
         best = int(np.argmax(cover))
         out[i, 0] = cover[best]
         if kind is not None:
-            out[i, 1] = float(_has_kind(kind, " ".join(sents[best:best + 2]), q_words))
+            at_dateline = p.char_start == 0 and best == 0
+            out[i, 1] = float(bool(kind_tokens(kind, " ".join(sents[best:best + 2]), q_words, idf, at_dateline)))
+            out[i, 3] = min(3, len(kind_tokens(kind, sents[best], q_words, idf, at_dateline))) / 3
         if q_years:
             years = set(_YEAR.findall(p.text))
             out[i, 2] = 1.0 if q_years <= years else (-1.0 if years else 0.0)

@@ -85,10 +85,11 @@ class FeatureReranker:
     (nDCG@10 there 0.771 -> 0.790, held-out half 0.705 -> 0.719); the answer signals from
     bench/tune_answer.py on the first halves of rgb_en_fact, the TIME news set and the demo set.
     The grid's best also halved `doc_dense`, which cost SciFact 0.005 nDCG@10 once the signals
-    read only 30 candidates, so `doc_dense` stays 1.0 (bench/RESULTS.md).
+    read only 30 candidates, so `doc_dense` stays 1.0 (bench/RESULTS.md). `answer_count` and
+    `answer_type` 0.3 / 0.1 from the same harness a session later.
     """
 
-    weights: tuple[float, ...] = (1.0, 0.5, 0.3, 1.0, 0.1, 0.3, 0.2, 0.2)
+    weights: tuple[float, ...] = (1.0, 0.5, 0.3, 1.0, 0.1, 0.3, 0.1, 0.2, 0.3)
     name: str = "features"
     signal_depth: int = 30  # fused candidates whose text the answer signals read (~6 ms for 30)
 
