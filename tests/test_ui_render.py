@@ -188,3 +188,13 @@ def test_cli_output_drops_terminal_control_characters_but_keeps_newlines():
     hit = Hit(1, 0.5, Passage("p", "d\x1b[31m1", body, 0, len(body)), art)
     out = format_hits("q\x1b[0m?", [hit])
     assert not any(ch in out for ch in "\x1b\x07\x9b\u202e") and "cleared" in out and "\n" in out
+
+
+def test_the_abstention_warning_names_the_unseen_terms_escaped():
+    from qa.ui.render import abstention_notice
+
+    plain = abstention_notice(0.21, 0.38)
+    assert "Nothing in this collection seems to answer" in plain and "0.21" in plain and "0.38" in plain
+    assert "No article mentions" not in plain
+    named = abstention_notice(0.21, 0.38, ["2018", "<b>fifa</b>"])
+    assert "No article mentions 2018, &lt;b&gt;fifa&lt;/b&gt;." in named and "<b>" not in named
