@@ -234,8 +234,11 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
             for r, j in enumerate(rows):
                 ids[r, :lengths[j]] = encs[j].ids
                 mask[r, :lengths[j]] = 1
-            pooled, states = session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                                "token_type_ids": np.zeros_like(ids)})
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            if not n_spans:  # questions, plain passages: the token states are not needed
+                out[rows] = session.run(["embedding"], feed)[0]
+                continue
+            pooled, states = session.run(None, feed)
             out[rows] = pooled
             for r, j in enumerate(rows):
                 if spans[j]:
