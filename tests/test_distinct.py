@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 
 from qa import Index, Settings
-from qa.search.distinct import cut, distinct_positions, distinct_spans, more_in_article
+from qa.search.distinct import cut, distinct_spans, more_in_article
 from qa.types import Passage
 
 
-def test_distinct_positions_drop_a_candidate_overlapping_a_better_one_of_its_article():
+def test_a_candidate_with_too_little_text_of_its_own_is_dropped():
     ps = {0: Passage("a:0-10", "a", "x" * 10, 0, 10), 1: Passage("a:8-20", "a", "x" * 12, 8, 20),
           2: Passage("b:0-10", "b", "x" * 10, 0, 10), 3: Passage("a:20-30", "a", "x" * 10, 20, 30)}
-    assert distinct_positions(ps, np.array([1, 0, 2, 3])).tolist() == [0, 2, 3]  # 0 overlaps 1
+    assert distinct_spans(ps, np.array([1, 0, 2, 3]))[0].tolist() == [0, 2, 3]  # 0 overlaps 1, 8 chars left
 
 
 def test_an_overlapping_neighbour_shows_only_its_own_sentences_when_enough_is_left():
@@ -74,7 +74,6 @@ def test_search_results_never_overlap_within_an_article(tmp_path, fake_embedder)
 
 
 def test_a_limit_gives_the_first_positions_of_the_full_walk_and_reads_no_further():
-    from qa.search.distinct import distinct_positions
     from qa.types import Passage
 
     ps = [Passage(f"a:{i}", "a", "x", i * 10, i * 10 + 15) for i in range(12)]  # neighbours overlap
@@ -87,8 +86,8 @@ def test_a_limit_gives_the_first_positions_of_the_full_walk_and_reads_no_further
             return list.__getitem__(self, i)
 
     rows = np.arange(12)
-    full = distinct_positions(ps, rows)
+    full = distinct_spans(ps, rows)[0]
     table = Counting(ps)
-    first = distinct_positions(table, rows, limit=3)
+    first = distinct_spans(table, rows, limit=3)[0]
     assert full[:3].tolist() == [0, 2, 4] and first.tolist() == full[:3].tolist()
     assert Counting.reads == int(full[2]) + 1  # stopped at the third kept candidate

@@ -109,9 +109,10 @@ def answer_signals(question: str, passages: list[Passage], idf,
         best = int(np.argmax(cover))
         out[i, 0] = cover[best]
         if kind is not None:
-            at_dateline = p.char_start == 0 and best == 0
-            out[i, 1] = float(bool(kind_tokens(kind, " ".join(sents[best:best + 2]), q_words, idf, at_dateline)))
-            out[i, 3] = min(3, len(kind_tokens(kind, sents[best], q_words, idf, at_dateline))) / 3
+            found = kind_tokens(kind, sents[best], q_words, idf, at_dateline=p.char_start == 0 and best == 0)
+            out[i, 1] = float(bool(found) or (best + 1 < len(sents)
+                                              and bool(kind_tokens(kind, sents[best + 1], q_words, idf))))
+            out[i, 3] = min(3, len(found)) / 3
         if q_years:
             years = set(_YEAR.findall(p.text))
             out[i, 2] = 1.0 if q_years <= years else (-1.0 if years else 0.0)

@@ -66,11 +66,6 @@ def distinct_spans(passages, rows: np.ndarray, limit: int | None = None,
     return np.asarray(kept, dtype=np.int64), shown
 
 
-def distinct_positions(passages, rows: np.ndarray, limit: int | None = None) -> np.ndarray:
-    """Positions of `distinct_spans` alone."""
-    return distinct_spans(passages, rows, limit)[0]
-
-
 def cut(passage: Passage, span: tuple[int, int]) -> Passage:
     """`passage` narrowed to the body span `span` (itself when the span is all of it)."""
     s, e = span
