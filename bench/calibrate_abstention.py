@@ -42,8 +42,10 @@ class Scored:
 
     def __init__(self, index, questions: list[str]):
         snap = index.snapshot
-        self.rel = (top_cosines(snap, index.encoder, questions) - background(snap, index.encoder)
-                    if questions else np.zeros(0, dtype=np.float32))
+        # one question at a time, as `qa ask` encodes it (int8 activations are quantised per
+        # batch, so a batch-mate moves a question's cosine by ~0.01)
+        best = [float(top_cosines(snap, index.encoder, [q])[0]) for q in questions]
+        self.rel = np.asarray(best, dtype=np.float32) - background(snap, index.encoder)
         shares = []
         for q in questions:
             unseen, named = unseen_terms(snap, q)

@@ -281,7 +281,8 @@ def test_eval_cli_writes_json_csv_report_and_run_file(built_index, qfile, tmp_pa
     captured = capsys.readouterr()
     assert code == 0, captured.err
     table = captured.out.splitlines()
-    assert [ln.split()[0] for ln in table[3:]] == list(CONFIGS)
+    assert [ln.split()[0] for ln in table[3:-1]] == list(CONFIGS)
+    assert table[-1].startswith("abstention (threshold ") and "of 1 that should find nothing" in table[-1]
     assert "ghost" in captured.err and "warning:" in captured.err
     data = json.loads((out / "r.json").read_text())
     assert list(data["configs"]) == list(CONFIGS)
@@ -464,3 +465,26 @@ def test_question_sets_with_bare_cr_long_fields_and_line_separators_are_read(tmp
     j.write_text(json.dumps({"question": "Cup\u2028final\u0085winner?", "answers": ["goal"]},
                             ensure_ascii=False) + "\n", encoding="utf-8")
     assert len(read_question_file(j).questions) == 1
+
+
+def test_evaluate_set_reports_what_qa_ask_would_flag(built_index):
+    from qa.answer.ask import ask
+    from qa.evaluation.report import abstention_line
+
+    # the fake embedder's cosines are not MiniLM's: judge against the bare background
+    built_index.settings = built_index.settings.with_(abstain_margin=0.0)
+    qs = [Question("cup", "football team won the cup final", ("late goal",), {"football": 1}, 1),
+          Question("zebra", "zebra quantum lasagna", (), {}, 2),
+          Question("wc", "Who won the 2031 Zanzibar Cup?", (), {}, 3)]
+    run = evaluate_set(built_index, qs, ["bm25", "dense"], k=2, single_sample=0)
+    said = [not ask(built_index, q.text, k=2).answerable for q in qs]
+    ab = run.meta["abstention"]
+    assert ab["answerable"] == 1 and ab["should_find_nothing"] == 2
+    assert ab["answerable_flagged"] == float(said[0])
+    assert ab["should_find_nothing_flagged"] == pytest.approx(sum(said[1:]) / 2)
+    assert said[:2] == [False, True]  # one verdict each way; the report matches `qa ask` on each
+    for r in run.results.values():  # the same verdict in every configuration's rows
+        assert [row["answerable"] for row in r.per_question] == [not s for s in said]
+    line = abstention_line(ab)
+    assert "flags 0.0% of 1 answerable questions" in line
+    assert f"{sum(said[1:]) / 2:.0%} of 2 that should find nothing" in line

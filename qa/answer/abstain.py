@@ -114,6 +114,22 @@ def threshold(snap: IndexSnapshot, encoder: QuestionEncoder, margin: float | Non
     return background(snap, encoder) + margin
 
 
+def assess(snap: IndexSnapshot, encoder: QuestionEncoder, questions: Sequence[str]) -> list[dict]:
+    """For each question, what `qa ask` would say: {"answerable", "confidence", "unseen_terms"}
+    (the best cosine over the whole index less the unseen-terms penalty, against `threshold`)."""
+    thr = threshold(snap, encoder)
+    out = []
+    for q in questions:
+        # one at a time, as `qa ask` encodes it: int8 activations are quantised per batch, so a
+        # question's vector (and a verdict at the margin) moves with its batch-mates
+        best = float(top_cosines(snap, encoder, [q])[0])
+        unseen, named = unseen_terms(snap, q)
+        conf = best - unseen_penalty(snap, unseen, named)
+        out.append({"answerable": bool(len(snap.passages)) and conf >= thr, "confidence": conf,
+                    "unseen_terms": unseen})
+    return out
+
+
 def best_threshold(positive: Sequence[float], negative: Sequence[float]) -> tuple[float, float]:
     """(threshold, balanced accuracy) maximising balanced accuracy; midpoints between scores."""
     if not len(positive) or not len(negative):

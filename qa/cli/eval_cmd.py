@@ -71,7 +71,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from qa.evaluation.questions import beir_index, read_source
-    from qa.evaluation.report import format_table, write_csv, write_json, write_report, write_run_file
+    from qa.evaluation.report import (abstention_line, format_table, write_csv, write_json, write_report,
+                                      write_run_file)
     from qa.evaluation.runner import evaluate_set
     from qa.index import Index
     from qa.search.pipeline import check_k
@@ -114,6 +115,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     print(f"{qset.name}: {len(questions)} questions, k={k}, index {index.folder}")
     print(format_table(results))
+    print(abstention_line(meta["abstention"]))
     if args.json:
         write_json(args.json, results, meta)
     if args.csv:

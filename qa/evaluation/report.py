@@ -29,6 +29,18 @@ def _present(results: dict[str, ConfigResult]) -> list[str]:
     return [m for m in TABLE_METRICS if any(r.metrics.get(m) is not None for r in results.values())]
 
 
+def abstention_line(ab: dict) -> str:
+    """`abstention (threshold 0.38): flags 5.0% of 141 answerable questions, 100% of 10 that should
+    find nothing` (the verdict `qa ask` gives; the same for every configuration)."""
+    parts = []
+    if ab.get("answerable"):
+        parts.append(f"flags {ab['answerable_flagged']:.1%} of {ab['answerable']} answerable questions")
+    if ab.get("should_find_nothing"):
+        parts.append(f"{ab['should_find_nothing_flagged']:.0%} of {ab['should_find_nothing']} that "
+                     "should find nothing")
+    return f"abstention (threshold {ab.get('threshold', 0):.2f}): " + ", ".join(parts)
+
+
 def format_table(results: dict[str, ConfigResult]) -> str:
     """One row per configuration: the metrics the set supports, then latency p50/p95 in ms.
 
@@ -150,6 +162,8 @@ def write_report(path: Path, results: dict[str, ConfigResult], meta: dict, worst
            "batch wall time / batch size; 1-q = one-question searches on a sample.", ""]
     for note in meta.get("notes", []) + meta.get("warnings", []):
         out.append(f"- {_md_cell(note)}")
+    if meta.get("abstention"):
+        out.append(f"- {_md_cell(abstention_line(meta['abstention']))}")
     out += ["", "| config | " + " | ".join(cols) + " | p50 ms | p95 ms | p99 ms | 1-q p50 ms |",
             "|---" * (len(cols) + 5) + "|"]
     for name, r in results.items():
