@@ -114,20 +114,27 @@ def threshold(snap: IndexSnapshot, encoder: QuestionEncoder, margin: float | Non
     return background(snap, encoder) + margin
 
 
-def assess(snap: IndexSnapshot, encoder: QuestionEncoder, questions: Sequence[str]) -> list[dict]:
-    """For each question, what `qa ask` would say: {"answerable", "confidence", "unseen_terms"}
-    (the best cosine over the whole index less the unseen-terms penalty, against `threshold`)."""
+def verdict(snap: IndexSnapshot, encoder: QuestionEncoder, question: str,
+            hits: Sequence[Hit] = ()) -> dict:
+    """What `qa ask` says of one question: {"answerable", "confidence", "threshold", "unseen_terms"}.
+
+    The evidence is the best cosine over the whole index (or of `hits`, when higher) less the
+    unseen-terms penalty. The question is encoded alone: int8 activations are quantised per
+    batch, so a question's vector, and a verdict at the margin, would move with batch-mates.
+    """
+    best = question_confidence(snap, encoder, question)
+    if hits:
+        best = max(best, confidence(hits))
+    unseen, named = unseen_terms(snap, question)
+    conf = best - unseen_penalty(snap, unseen, named)
     thr = threshold(snap, encoder)
-    out = []
-    for q in questions:
-        # one at a time, as `qa ask` encodes it: int8 activations are quantised per batch, so a
-        # question's vector (and a verdict at the margin) moves with its batch-mates
-        best = float(top_cosines(snap, encoder, [q])[0])
-        unseen, named = unseen_terms(snap, q)
-        conf = best - unseen_penalty(snap, unseen, named)
-        out.append({"answerable": bool(len(snap.passages)) and conf >= thr, "confidence": conf,
-                    "unseen_terms": unseen})
-    return out
+    return {"answerable": bool(len(snap.passages)) and conf >= thr, "confidence": conf,
+            "threshold": thr, "unseen_terms": unseen}
+
+
+def assess(snap: IndexSnapshot, encoder: QuestionEncoder, questions: Sequence[str]) -> list[dict]:
+    """`verdict` of each question, one at a time."""
+    return [verdict(snap, encoder, q) for q in questions]
 
 
 def best_threshold(positive: Sequence[float], negative: Sequence[float]) -> tuple[float, float]:

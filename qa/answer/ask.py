@@ -66,11 +66,8 @@ def ask(index, question: str, k: int | None = None, config: str | None = None,
                         since=since or None, until=until or None, **options)
     ms = (time.perf_counter() - t0) * 1000
     snap = index.snapshot  # the build just searched (a search picks up a newer one first)
-    thr = abstain.threshold(snap, index.encoder)  # measured once per build, outside the timed search
-    unseen, named = abstain.unseen_terms(snap, question)
-    conf = max(abstain.confidence(hits), abstain.question_confidence(snap, index.encoder, question)) \
-        - abstain.unseen_penalty(snap, unseen, named)
+    said = abstain.verdict(snap, index.encoder, question, hits)  # outside the timed search
     return Answer(question, k, config or index.settings.config, ms, hits,
-                  answerable=bool(hits) and conf >= thr, confidence=conf, threshold=thr,
-                  unseen_terms=unseen)
+                  answerable=bool(hits) and said["answerable"], confidence=said["confidence"],
+                  threshold=said["threshold"], unseen_terms=said["unseen_terms"])
 
