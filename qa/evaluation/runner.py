@@ -246,7 +246,7 @@ def evaluate_set(index, questions: list[Question], configs: list[str], k: int = 
 
         results[config] = evaluate_config(index, questions, config, k, batch_size, single_sample,
                                           unknown, step)
-        for row, (q, said) in zip(results[config].per_question, zip(questions, judged["per_question"])):
+        for row, said in zip(results[config].per_question, judged["per_question"]):
             row["answerable"] = said  # the same for every configuration: it judges the index
     meta = {"index": str(index.folder), "k": k, "questions": len(questions),
             "model": index.manifest.get("model", {}).get("id"),
@@ -259,13 +259,13 @@ def abstention(index, questions: list[Question]) -> dict:
     """How often `qa ask` would flag the set's questions unanswerable: the share of questions with
     answers or doc ids it flags (it should not) and of questions that should find nothing it
     flags (it should), with each question's verdict (`per_question`)."""
-    from qa.answer.abstain import assess, threshold
+    from qa.answer.abstain import assess
 
     judged = assess(index.snapshot, index.encoder, [q.text for q in questions])
     flags = [not j["answerable"] for j in judged]
     answerable = [f for q, f in zip(questions, flags) if not q.expects_nothing]
     nothing = [f for q, f in zip(questions, flags) if q.expects_nothing]
-    return {"threshold": round(threshold(index.snapshot, index.encoder), 4),
+    return {"threshold": round(judged[0]["threshold"], 4) if judged else None,
             "answerable": len(answerable),
             "answerable_flagged": round(sum(answerable) / len(answerable), 4) if answerable else None,
             "should_find_nothing": len(nothing),
