@@ -13,7 +13,13 @@ from qa.types import Passage
     ("How many troops are stationed in Germany?", "number"), ("How much did it cost?", "number"),
     ("When did the summit open?", "date"), ("In what year was he born?", "date"),
     ("Who acquired WhatsApp?", "person"), ("Where is the summit held?", "place"),
-    ("Which country won the most medals?", "place"), ("What did Russia propose?", None)])
+    ("Which country won the most medals?", "place"), ("What did Russia propose?", None),
+    # plural and noun-phrase dates; any other "which ...?" or "what is the name" asks for a name
+    ("During which years did he sit in the Commons?", "date"), ("On what dates was the vote set?", "date"),
+    ("What is the release date of Cyberpunk 2077?", "date"), ("Which historian does he turn to?", "name"),
+    ("In which Brussels building did they meet?", "name"), ("What was the real name of the agent?", "name"),
+    ("What movie won the Oscar in 2020?", "name"), ("Why did the premier resign?", None),
+    ("What kind of government does it advocate?", None)])
 def test_question_kind(question, kind):
     assert question_kind(question) == kind
 

@@ -6,7 +6,8 @@ signals read the candidate's text, sentence by sentence:
 
     sent_lex     the best sentence's IDF-weighted share of the question's terms: the terms of
                  the question gathered in one sentence, where an answer usually stands
-    answer_type  the kind of answer the question asks for (a number, a date, a person, a place)
+    answer_type  the kind of answer the question asks for (a number, a date, a person, a place,
+                 another name: "which party", "what was the name")
                  appears in that sentence or the next, and is not a word of the question itself
     year         the years the question names are in the passage (+1), or the passage names only
                  other years (-1, an account of another year's event); 0 otherwise
@@ -34,10 +35,16 @@ SIGNALS = ("sent_lex", "answer_type", "year", "answer_count")
 _KINDS = (  # first match wins: "how many people" asks a number, "who" a person
     ("number", re.compile(r"\b(how (many|much|far|long|old|big|large|tall|high|often)|what (number|percentage|"
                           r"share|proportion|amount|sum|price|cost)|how much did)\b", re.I)),
-    ("date", re.compile(r"\b(when|what (year|date|day|month|time)|which (year|date|day|month))\b", re.I)),
+    ("date", re.compile(r"\b(when|(what|which) (years?|dates?|days?|months?|time)|(release|premiere|launch|"
+                        r"opening|air|election|wedding|birth) dates?|the date of)\b", re.I)),
     ("person", re.compile(r"\b(who|whom|whose|which (person|man|woman|leader|president|minister))\b", re.I)),
     ("place", re.compile(r"\b(where|which (city|country|town|state|region|province|island|place)|"
                          r"what (city|country|town|state|region|place))\b", re.I)),
+    # any other "which ...?" or "what is the name ...?" asks for a name: a party, a ship, a newspaper
+    ("name", re.compile(r"(^|[,;:]\s*|\b(in|at|on|of|for|from|to|by|with|within|between|among|under|into|against|during|after|before)\s+)"
+                        r"which\b|\bwhat (is|was|were|are) (the|its|his|her|their) (real |full |official )?"
+                        r"names?\b|\bwhat (movie|film|book|novel|show|series|game|company|firm|team|club|party|"
+                        r"song|album|play|newspaper|magazine|ship|brand|product|award|prize)s?\b", re.I)),
 )
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                      r"forty|fifty|hundred|thousand|million|billion|dozen|half|quarter)\b", re.I)
@@ -57,7 +64,7 @@ _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 
 def question_kind(question: str) -> str | None:
-    """"number", "date", "person" or "place": the kind of answer a question asks for, if any."""
+    """"number", "date", "person", "place" or "name": the kind of answer a question asks for, if any."""
     for kind, pattern in _KINDS:
         if pattern.search(question):
             return kind
