@@ -121,7 +121,7 @@ def main() -> None:
         w[FEATURES.index(name)] = previous[FEATURES.index(name)]
         ablation[f"without {name}"] = halves(w)
     grid = {"sent_lex": [0.2, 0.3, 0.5], "answer_type": [0, 0.1, 0.2, 0.3],
-            "answer_count": [0, 0.2, 0.3, 0.4], "year": [0, 0.2, 0.4]}
+            "answer_count": [0, 0.2, 0.3, 0.4], "year": [0, 0.2, 0.4], "apposition": [0, 0.1, 0.2]}
     results, best_tune = [], 0.0
     for combo in itertools.product(*grid.values()):
         w = current.copy()

@@ -106,3 +106,27 @@ def test_names_in_all_capitals_text_are_its_rare_words():
     assert kind_tokens("person", text, set(), lambda t: idf(t, 1.0)) == ["ABDUL", "SALAM", "AREF"]
     # mixed case: capitalised words; "The" is a stopword, never a name
     assert kind_tokens("person", "The junta named Colonel Aref.", set(), lambda t: 1.0) == ["Colonel", "Aref"]
+
+
+@pytest.mark.parametrize("question, roles", [
+    ("Which Scottish constituency did he represent?", {"scottish", "constitu"}),
+    ("Who was the director of The Godfather?", {"director"}),
+    ("In which Brussels building did the ministers meet?", {"brussel", "build"}),
+    ("Who won the cup?", set())])
+def test_role_terms_are_the_words_naming_what_the_question_asks_for(question, roles):
+    from qa.search.answer_signals import role_terms
+
+    assert role_terms(question) == roles
+
+
+def test_apposition_marks_a_role_word_standing_next_to_a_name():
+    q = "Who was the director of The Godfather?"
+    named = _p("In 1972 the director, Francis Ford Coppola, made The Godfather with a small budget.")
+    far = _p("The director of The Godfather was praised. Years later, critics in Paris and Rome and "
+             "New York agreed.")  # names, but none within a few words of "director"
+    unnamed = _p("The Godfather's director made it with a small budget.")
+    F = answer_signals(q, [named, far, unnamed], lambda t: 1.0)
+    appos = SIGNALS.index("apposition")
+    assert F[:, appos].tolist() == [1.0, 0.0, 0.0]
+    # a question that asks no name has no apposition
+    assert answer_signals("How many films did the director make?", [named], lambda t: 1.0)[0, appos] == 0.0

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from qa.errors import BadInput
-from qa.search.rerank import CrossEncoderReranker, FeatureReranker, get_reranker
+from qa.search.rerank import FEATURES, CrossEncoderReranker, FeatureReranker, get_reranker
 from qa.text.analyzer import key_terms
 
 
@@ -30,13 +30,19 @@ def test_feature_reranker_prefers_exact_names(built_index):
     q = "What did the Daily Ball say about the cup?"
     rows = np.arange(len(built_index.passages))
     qv = built_index.embedder.embed_batch([q])[0]
-    scores = FeatureReranker(weights=(0, 0, 0, 0, 1.0, 0, 0, 0, 0)).rerank(built_index.snapshot, q, qv, rows)
+    only_exact = tuple(1.0 if f == "exact" else 0.0 for f in FEATURES)
+    scores = FeatureReranker(weights=only_exact).rerank(built_index.snapshot, q, qv, rows)
     assert scores.shape == (len(rows),)
     # only the exact-match feature counts: no passage mentions "Daily Ball" except none in the body
     assert set(np.round(scores, 6)) <= {0.0, 0.5, 1.0}
     full = FeatureReranker().rerank(built_index.snapshot, q, qv, rows)
     best = built_index.passages[int(rows[np.argmax(full)])]
     assert best.doc_id == "football"
+
+
+def test_feature_reranker_weights_must_match_the_features():
+    with pytest.raises(BadInput, match=f"for {len(FEATURES)} features"):
+        FeatureReranker(weights=(1.0,) * (len(FEATURES) - 1))
 
 
 def test_hybrid_rerank_config_reports_rerank_scores(built_index):

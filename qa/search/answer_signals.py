@@ -14,6 +14,10 @@ signals read the candidate's text, sentence by sentence:
     answer_count how many such answer-kind tokens the best sentence holds (0, 1/3, 2/3, 1 for
                  three or more): the sentence that lists names or figures beside the question's
                  terms, rather than one that only restates its topic
+    apposition   for a question asking for a name ("which judge ...?", "who was the director
+                 of ...?"), a sentence of the passage puts a word of the asked-for role within
+                 `APPOSITION_WORDS` words of such a name: "Judge George Sowemimo", "director,
+                 Francis Ford Coppola", "Runners-up Argentina"
 
 A date at the very start of an article is its dateline ("MOSCOW, June 11.", "Feb 7, 2021 ..."),
 the day it was written, not an answer to "when". In text set all in capitals (old wire copy,
@@ -30,7 +34,7 @@ from qa.text.analyzer import sentence_terms, stopwords, tokenize
 from qa.text.sentences import split_sentences
 from qa.types import Passage
 
-SIGNALS = ("sent_lex", "answer_type", "year", "answer_count")
+SIGNALS = ("sent_lex", "answer_type", "year", "answer_count", "apposition")
 
 _KINDS = (  # first match wins: "how many people" asks a number, "who" a person
     ("number", re.compile(r"\b(how (many|much|far|long|old|big|large|tall|high|often)|what (number|percentage|"
@@ -61,6 +65,10 @@ _ASKS_WHAT = re.compile(r"\s*(what|which)\b", re.I)
 DATELINE_CHARS = 25  # a date starting this close to an article's start is its dateline
 NAME_IDF = 4.0  # in all-capitals text, a word rarer than this is taken for a name
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+APPOSITION_WORDS = 4  # a role word this close to a name stands in apposition to it
+_WORD = re.compile(r"[\w'\u2019\-]+")
+_AUX = frozenset("did does do was is were are had has have will would could can".split())
+_ROLE_AFTER = re.compile(r"\b(?:which|(?:who|what) (?:is|was|are|were)(?: (?:the|a|an))?)\s+(.*)", re.I)
 
 
 def question_kind(question: str) -> str | None:
@@ -71,6 +79,34 @@ def question_kind(question: str) -> str | None:
     if _ASKS_WHAT.match(question) and _FIGURE.search(question):
         return "number"
     return None
+
+
+def role_terms(question: str) -> frozenset[str]:
+    """The (stemmed) words naming the role a name-asking question wants filled: the words after
+    "which" or "who was (the)" up to the first stopword ("Which Scottish constituency did ..." ->
+    scottish, constitu; "Who was the director of ..." -> director)."""
+    out: set[str] = set()
+    for m in _ROLE_AFTER.finditer(question):
+        for w in _WORD.findall(m.group(1)):
+            w = w.lower()
+            if w in _AUX or w in stopwords():
+                break
+            out.update(tokenize(w))
+    return frozenset(out)
+
+
+def _apposition(kind: str, sentences: list[str], roles: frozenset[str], question_words: set[str], idf,
+                at_dateline: bool) -> float:
+    """1.0 when a sentence has a role word within APPOSITION_WORDS words of a `kind` token."""
+    for k, sent in enumerate(sentences):
+        if not roles & sentence_terms(sent):
+            continue
+        words = _WORD.findall(sent)
+        near = [i for i, w in enumerate(words) if roles.intersection(tokenize(w))]
+        names = set(kind_tokens(kind, sent, question_words, idf, at_dateline=at_dateline and k == 0))
+        if any(abs(i - j) <= APPOSITION_WORDS for j, w in enumerate(words) if w in names for i in near):
+            return 1.0
+    return 0.0
 
 
 def kind_tokens(kind: str, text: str, question_words: set[str], idf, at_dateline: bool = False) -> list[str]:
@@ -108,6 +144,7 @@ def answer_signals(question: str, passages: list[Passage], idf,
     kind = question_kind(question)
     q_words = set(tokenize(question, stem=False))
     q_years = set(_YEAR.findall(question))
+    roles = role_terms(question) if kind in ("person", "place", "name") else frozenset()
     for i, p in enumerate(passages):
         spans = (sentences[i] if sentences is not None else split_sentences(p.text)) or [(0, len(p.text))]
         sents = [p.text[int(s):int(e)] for s, e in spans]
@@ -123,4 +160,6 @@ def answer_signals(question: str, passages: list[Passage], idf,
         if q_years:
             years = set(_YEAR.findall(p.text))
             out[i, 2] = 1.0 if q_years <= years else (-1.0 if years else 0.0)
+        if roles:
+            out[i, 4] = _apposition(kind, sents, roles, q_words, idf, at_dateline=p.char_start == 0)
     return out

@@ -36,7 +36,7 @@ def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, 
     doc_dense  best cosine among the candidates of the same article (document-level evidence)
     exact      share of the question's names and numbers found as whole tokens in the passage
                (looked up in the passage BM25 postings, so no passage text is read)
-    sent_lex, answer_type, year   answer signals of the passage text (qa.search.answer_signals),
+    sent_lex ... apposition   answer signals of the passage text (qa.search.answer_signals),
                for the first `signal_depth` rows only (all when None, none when 0): they read
                each candidate's text
 
@@ -86,12 +86,18 @@ class FeatureReranker:
     bench/tune_answer.py on the first halves of rgb_en_fact, the TIME news set and the demo set.
     The grid's best also halved `doc_dense`, which cost SciFact 0.005 nDCG@10 once the signals
     read only 30 candidates, so `doc_dense` stays 1.0 (bench/RESULTS.md). `answer_count` and
-    `answer_type` 0.3 / 0.1 from the same harness a session later.
+    `answer_type` 0.3 / 0.1 from the same harness a session later; `apposition` 0.1 a session after
+    that (0.2 did better on the tuning halves but cost the demo set a question: bench/RESULTS.md).
     """
 
-    weights: tuple[float, ...] = (1.0, 0.5, 0.3, 1.0, 0.1, 0.3, 0.1, 0.2, 0.3)
+    weights: tuple[float, ...] = (1.0, 0.5, 0.3, 1.0, 0.1, 0.3, 0.1, 0.2, 0.3, 0.1)
     name: str = "features"
     signal_depth: int = 30  # fused candidates whose text the answer signals read (~6 ms for 30)
+
+    def __post_init__(self):
+        if len(self.weights) != len(FEATURES):
+            raise BadInput(f"FeatureReranker got {len(self.weights)} weights for {len(FEATURES)} features; "
+                           f"give one weight per feature, in the order {', '.join(FEATURES)}")
 
     def rerank(self, snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
                dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
