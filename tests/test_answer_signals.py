@@ -130,3 +130,14 @@ def test_apposition_marks_a_role_word_standing_next_to_a_name():
     assert F[:, appos].tolist() == [1.0, 0.0, 0.0]
     # a question that asks no name has no apposition
     assert answer_signals("How many films did the director make?", [named], lambda t: 1.0)[0, appos] == 0.0
+
+
+@pytest.mark.parametrize("text", ["the maxwell award went to joe burrow of lsu.",
+                                  "THE MAXWELL AWARD WENT TO JOE BURROW OF LSU."])
+def test_names_in_text_of_one_case_are_its_rare_words(text):
+    from qa.search.answer_signals import kind_tokens
+
+    rare = {"joe", "burrow", "lsu", "maxwel"}  # "maxwell" is a question word anyway
+    idf = lambda t: 6.0 if t in rare else 1.0  # noqa: E731
+    found = kind_tokens("person", text, {"who", "won", "the", "maxwell", "award"}, idf)
+    assert [w.lower() for w in found] == ["joe", "burrow", "lsu"]

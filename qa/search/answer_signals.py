@@ -21,7 +21,8 @@ signals read the candidate's text, sentence by sentence:
 
 A date at the very start of an article is its dateline ("MOSCOW, June 11.", "Feb 7, 2021 ..."),
 the day it was written, not an answer to "when". In text set all in capitals (old wire copy,
-scanned magazines) every word is capitalised, so a name there is a rare word (IDF above 4).
+scanned magazines) every word is capitalised, and in text all in lower case (transcripts, chat,
+some feeds) none is, so a name there is a rare word (IDF above 4).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ _DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d|({_MONTH})\.?\s+\d|\d+\s+({_MONTH})\b
                    r"thursday|friday|saturday|sunday|yesterday|today|tomorrow)", re.I)
 _CAPITAL = re.compile(r"\b[A-Z][\w'\u2019\-]+")  # a name: person, organisation or place
 _UPPER_WORD = re.compile(r"\b[A-Z][A-Z'\u2019\-]+")
+_LOWER_WORD = re.compile(r"\b[a-z][a-z'\u2019\-]+")
 # "what was the revenue ...?" asks a number though no "how many" says so
 _FIGURE = re.compile(r"\b(revenues?|price|costs?|budget|population|salary|worth|toll|score|total|rate|"
                      r"percentage|per ?cent|amount|sum|figure|gdp|profits?|loss|deficit|sales)\b", re.I)
@@ -119,8 +121,8 @@ def kind_tokens(kind: str, text: str, question_words: set[str], idf, at_dateline
         found = list(_NUMBER.finditer(text))
     elif kind == "date":
         found = [m for m in _DATE.finditer(text) if not (at_dateline and m.start() < DATELINE_CHARS)]
-    elif text.upper() == text:  # a person or a place in all-capitals text: a rare word
-        found = [m for m in _UPPER_WORD.finditer(text)
+    elif text.upper() == text or text.lower() == text:  # a name in text of one case: a rare word
+        found = [m for m in (_UPPER_WORD if text.upper() == text else _LOWER_WORD).finditer(text)
                  if m.group().lower() not in stopwords() and idf((tokenize(m.group()) or [""])[0]) > NAME_IDF]
     else:  # a person or a place: a capitalised word (stopwords such as "The" count as question words)
         found = list(_CAPITAL.finditer(text))
