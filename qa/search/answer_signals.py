@@ -46,9 +46,9 @@ _KINDS = (  # first match wins: "how many people" asks a number, "who" a person
     ("place", re.compile(r"\b(where|which (city|country|town|state|region|province|island|place)|"
                          r"what (city|country|town|state|region|place))\b", re.I)),
     # any other "which ...?" or "what is the name ...?" asks for a name: a party, a ship, a newspaper
-    ("name", re.compile(r"(^|[,;:]\s*|\b(in|at|on|of|for|from|to|by|with|within|between|among|under|into|against|during|after|before)\s+)"
-                        r"which\b|\bwhat (is|was|were|are) (the|its|his|her|their) (real |full |official )?"
-                        r"names?\b|\bwhat (movie|film|book|novel|show|series|game|company|firm|team|club|party|"
+    ("name", re.compile(r"(^|[,;:]\s*|\b(in|at|on|of|for|from|to|by|with|within|between|among|under|into|"
+                        r"against|during|after|before)\s+)which\b|"
+                        r"\bwhat (is|was|were|are) (the|its|his|her|their) (real |full |official )?names?\b|\bwhat (movie|film|book|novel|show|series|game|company|firm|team|club|party|"
                         r"song|album|play|newspaper|magazine|ship|brand|product|award|prize)s?\b", re.I)),
 )
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
@@ -65,7 +65,7 @@ _FIGURE = re.compile(r"\b(revenues?|price|costs?|budget|population|salary|worth|
                      r"percentage|per ?cent|amount|sum|figure|gdp|profits?|loss|deficit|sales)\b", re.I)
 _ASKS_WHAT = re.compile(r"\s*(what|which)\b", re.I)
 DATELINE_CHARS = 25  # a date starting this close to an article's start is its dateline
-NAME_IDF = 4.0  # in all-capitals text, a word rarer than this is taken for a name
+NAME_IDF = 4.0  # in text of one case, a word rarer than this is taken for a name
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 APPOSITION_WORDS = 4  # a role word this close to a name stands in apposition to it
 _WORD = re.compile(r"[\w'\u2019\-]+")
