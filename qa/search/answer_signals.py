@@ -48,8 +48,8 @@ _KINDS = (  # first match wins: "how many people" asks a number, "who" a person
     # any other "which ...?" or "what is the name ...?" asks for a name: a party, a ship, a newspaper
     ("name", re.compile(r"(^|[,;:]\s*|\b(in|at|on|of|for|from|to|by|with|within|between|among|under|into|"
                         r"against|during|after|before)\s+)which\b|"
-                        r"\bwhat (is|was|were|are) (the|its|his|her|their) (real |full |official )?names?\b|\bwhat (movie|film|book|novel|show|series|game|company|firm|team|club|party|"
-                        r"song|album|play|newspaper|magazine|ship|brand|product|award|prize)s?\b", re.I)),
+                        r"\bwhat (is|was|were|are) (the|its|his|her|their) (real |full |official )?names?\b|"
+                        r"\bwhat (movie|film|book|novel|show|series|game|company|firm|team|club|party|song|album|play|newspaper|magazine|ship|brand|product|award|prize)s?\b", re.I)),
 )
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                      r"forty|fifty|hundred|thousand|million|billion|dozen|half|quarter)\b", re.I)
