@@ -49,7 +49,8 @@ _KINDS = (  # first match wins: "how many people" asks a number, "who" a person
     ("name", re.compile(r"(^|[,;:]\s*|\b(in|at|on|of|for|from|to|by|with|within|between|among|under|into|"
                         r"against|during|after|before)\s+)which\b|"
                         r"\bwhat (is|was|were|are) (the|its|his|her|their) (real |full |official )?names?\b|"
-                        r"\bwhat (movie|film|book|novel|show|series|game|company|firm|team|club|party|song|album|play|newspaper|magazine|ship|brand|product|award|prize)s?\b", re.I)),
+                        r"\bwhat (movie|film|book|novel|show|series|game|company|firm|team|club|party|song|"
+                        r"album|play|newspaper|magazine|ship|brand|product|award|prize)s?\b", re.I)),
 )
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                      r"forty|fifty|hundred|thousand|million|billion|dozen|half|quarter)\b", re.I)
