@@ -69,7 +69,7 @@ DATELINE_CHARS = 25  # a date starting this close to an article's start is its d
 NAME_IDF = 4.0  # in text of one case, a word rarer than this is taken for a name
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 APPOSITION_WORDS = 4  # a role word this close to a name stands in apposition to it
-_WORD = re.compile(r"[\w'\u2019\-]+")
+_WORD = re.compile(r"[\w'\u2019\-]+")  # the name patterns' characters: a name is one such word
 _AUX = frozenset("did does do was is were are had has have will would could can".split())
 _ROLE_AFTER = re.compile(r"\b(?:which|(?:who|what) (?:is|was|are|were)(?: (?:the|a|an))?)\s+(.*)", re.I)
 
@@ -98,15 +98,14 @@ def role_terms(question: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def _apposition(kind: str, sentences: list[str], roles: frozenset[str], question_words: set[str], idf,
-                at_dateline: bool) -> float:
-    """1.0 when a sentence has a role word within APPOSITION_WORDS words of a `kind` token."""
-    for k, sent in enumerate(sentences):
+def _apposition(kind: str, sentences: list[str], roles: frozenset[str], question_words: set[str], idf) -> float:
+    """1.0 when a sentence has a role word within APPOSITION_WORDS words of a `kind` (a name) token."""
+    for sent in sentences:
         if not roles & sentence_terms(sent):
             continue
         words = _WORD.findall(sent)
         near = [i for i, w in enumerate(words) if roles.intersection(tokenize(w))]
-        names = set(kind_tokens(kind, sent, question_words, idf, at_dateline=at_dateline and k == 0))
+        names = set(kind_tokens(kind, sent, question_words, idf))  # names: no dateline to skip
         if any(abs(i - j) <= APPOSITION_WORDS for j, w in enumerate(words) if w in names for i in near):
             return 1.0
     return 0.0
@@ -164,5 +163,5 @@ def answer_signals(question: str, passages: list[Passage], idf,
             years = set(_YEAR.findall(p.text))
             out[i, 2] = 1.0 if q_years <= years else (-1.0 if years else 0.0)
         if roles:
-            out[i, 4] = _apposition(kind, sents, roles, q_words, idf, at_dateline=p.char_start == 0)
+            out[i, 4] = _apposition(kind, sents, roles, q_words, idf)
     return out
