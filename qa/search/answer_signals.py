@@ -115,7 +115,7 @@ def kind_tokens(kind: str, text: str, question_words: set[str], idf, at_dateline
     """The tokens of `kind` in `text` that are not words of the question.
 
     `at_dateline`: `text` starts the article, so a date at its very start is the dateline.
-    `idf` tells names in all-capitals text (see the module docstring).
+    `idf` tells names in text of one case, all capitals or all lower case (see the module docstring).
     """
     if kind == "number":
         found = list(_NUMBER.finditer(text))
