@@ -9,16 +9,19 @@ short line (a byline, a dateline, a "Published: ..." line).
 
 The common spellings are read by regular expressions (fast, and the whole of a large JSONL
 file's ISO dates); dateparser (slow to import, a millisecond or more per call) is the fallback,
-imported on first need, with the relative parsers off ("yesterday" is not a date of the text)
-and its answer checked against the text: it names which parts it found, and a year or day
-it did not read in the value is refused.
+imported on first need, with the relative parsers off ("yesterday" is not a date of the text).
+Nothing read depends on the day qa runs: dateparser completes what a value leaves out from a
+"relative base" (today by default, and it reads "11.06" as 11:06 today or yesterday), so each
+value is read under two fixed bases that differ in year, month and day, and only the parts both
+readings agree on count; a year or day must also be a number of the value, and a date without
+a year must name its month in words ("11/06" may be June 11 or November 6).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -149,11 +152,19 @@ def date_line(paragraph: str, language: str = "") -> ParsedDate:
     return found if len(words) <= 2 and not any(w.isdigit() for w in words) else NO_DATE
 
 
-@lru_cache(maxsize=16)
-def _parser(languages: tuple[str, ...]):
+# Two relative bases that differ in year, month and day: a part dateparser fills in from the
+# base comes out different under each, a part the text states comes out the same.
+_BASES = (datetime(2004, 3, 10, 12, 0), datetime(2013, 9, 20, 12, 0))
+
+
+@lru_cache(maxsize=32)
+def _parser(languages: tuple[str, ...], base: datetime):
     from dateparser.date import DateDataParser
 
-    settings = {"RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DATES_FROM": "past",
+    settings = {"RETURN_AS_TIMEZONE_AWARE": False, "RELATIVE_BASE": base,
+                # no shifting toward past or future: a two-digit year is read by the fixed
+                # strptime rule (69-99 -> 19xx, 00-68 -> 20xx), not by its distance from the base
+                "PREFER_DATES_FROM": "current_period",
                 # no "relative-time" ("yesterday", "2 days ago"), no "timestamp" (any 10-digit
                 # number), no "no-spaces-time" (any run of digits)
                 "PARSERS": ["custom-formats", "absolute-time"]}
@@ -165,24 +176,56 @@ def _languages(language: str) -> tuple[str, ...]:
     return LANGUAGES if not lang or lang in LANGUAGES else (lang, *LANGUAGES)
 
 
-def _dateparser(text: str, language: str) -> ParsedDate:
-    """dateparser's reading of `text`, kept only for the parts the text states."""
+def _reading(text: str, language: str, base: datetime) -> dict[str, int]:
+    """The year, month and day dateparser says it found in `text`, with `base` as "today"."""
     try:
-        data = _parser(_languages(language)).get_date_data(text)
+        data = _parser(_languages(language), base).get_date_data(text)
     except (ValueError, TypeError, OverflowError):  # an unknown language code, an odd value
         try:
-            data = _parser(LANGUAGES).get_date_data(text)
+            data = _parser(LANGUAGES, base).get_date_data(text)
         except (ValueError, TypeError, OverflowError):
-            return NO_DATE
+            return {}
     d, parts = data.date_obj, set(getattr(data, "parts", None) or ())
     if d is None:
-        return NO_DATE
+        return {}
+    return {p: getattr(d, p) for p in ("year", "month", "day") if p in parts}
+
+
+def _stated(text: str, language: str) -> dict[str, int]:
+    """The parts of `text`'s date that come out the same under both relative bases. A time of
+    day ("11.06", "10:30") states none: dateparser puts it on each base's own day."""
+    first = _reading(text, language, _BASES[0])
+    if not first:
+        return {}  # most values that are not dates stop here, after one call
+    second = _reading(text, language, _BASES[1])
+    return {p: v for p, v in first.items() if second.get(p) == v}
+
+
+def _month_in_words(text: str, month: int, language: str) -> bool:
+    """Whether `text` names `month` in words ("11 июня", "June 11"), not only in digits."""
+    return _month_named(" ".join(re.findall(r"[^\W\d_]+", text)), language) == month
+
+
+@lru_cache(maxsize=1024)  # few distinct words: "июня", "de junio", "Juni"
+def _month_named(words: str, language: str) -> int:
+    """The month `words` name, 0 for none."""
+    return _stated(words, language).get("month", 0) if words else 0
+
+
+@lru_cache(maxsize=4096)  # a large file repeats its dates ("11 июня"): each is read once
+def _dateparser(text: str, language: str) -> ParsedDate:
+    """dateparser's reading of `text`, kept only for the parts the text states."""
+    parts = _stated(text, language)
+    year, month, day = parts.get("year", 0), parts.get("month", 0), parts.get("day", 0)
     numbers = set(re.findall(r"\d+", text))
-    has_year = "year" in parts and (str(d.year) in numbers or f"{d.year % 100:02d}" in numbers)
-    has_day = "day" in parts and (str(d.day) in numbers or f"{d.day:02d}" in numbers)
-    if has_year and has_day and "month" in parts:
-        return ParsedDate(iso=d.date().isoformat())
-    if "month" in parts and (has_day or has_year):
+    has_year = bool(year) and (str(year) in numbers or f"{year % 100:02d}" in numbers)
+    has_day = bool(day) and (str(day) in numbers or f"{day:02d}" in numbers)
+    if not month:
+        return NO_DATE
+    if has_year and has_day:
+        iso = _iso(year, month, day)
+        return ParsedDate(iso=iso) if iso else NO_DATE
+    if has_year or (has_day and _month_in_words(text, month, language)):
         return ParsedDate(text=text.rstrip(".,"))  # "11 июня", "juin 2021": as written
     return NO_DATE
 

@@ -106,12 +106,20 @@ def entry_date(entry: dict, to_iso: Callable[[str], str] | None = None) -> str:
             except (TypeError, ValueError, IndexError, OverflowError):
                 pass
         parsed = entry.get(f"{key}_parsed")
-        if parsed:
+        if parsed and _states(raw, parsed.tm_year, parsed.tm_mday):
             return f"{parsed.tm_year:04d}-{parsed.tm_mon:02d}-{parsed.tm_mday:02d}"
         iso = to_iso(raw) if to_iso else ""
         if iso:
             return iso
     return ""
+
+
+def _states(raw: str, year: int, day: int) -> bool:
+    """Whether `raw` itself holds feedparser's year (four digits) and day. Its ISO 8601 reader
+    fills in what a value leaves out from today ("10:30" is today, "--06-11" this year, "21-06-11"
+    this century) or with 1 ("2021-06" is June 1): such a date is not the item's."""
+    numbers = set(re.findall(r"\d+", raw))
+    return str(year) in numbers and (str(day) in numbers or f"{day:02d}" in numbers)
 
 
 def _web_link(entry: dict) -> str:

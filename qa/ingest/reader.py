@@ -54,6 +54,7 @@ _DATELINE_DATE = re.compile(  # WASHINGTON, March 3, 2022 -
 _DATELINE_ANY = re.compile(  # МОСКВА, 11 июня. /ТАСС/. -- any script, the date as written
     r"^(?P<place>[A-ZА-ЯЁ][A-ZА-ЯЁ .'\-]{1,40}),\s*(?P<date>[^/\n]{3,40}?)\.?\s*/(?P<agency>[^/\n]{2,40})/\.?")
 _BYLINE = re.compile(r"^(?:written by|by|posted by|author:)\s+(?P<name>.{2,80})$", re.I)
+_LATEST_PAGE_DATE = "2099-12-31"  # htmldate's plausibility bound for a page's date, fixed
 _HEADER = re.compile(r"^(title|source|date|url|byline|author|dateline)\s*:\s*(.*)$", re.I)
 
 
@@ -161,9 +162,12 @@ def parse_html(html: str, doc_id: str, path: str = "") -> Article:
     """Main text and metadata of an HTML page via trafilatura."""
     import trafilatura
 
-    # no extensive date search: it turns a "(c) 2021" footer into 2021-01-01, a day the page never states
+    # no extensive date search: it turns a "(c) 2021" footer into 2021-01-01, a day the page never
+    # states; a fixed latest date, because htmldate's default (the end of today) refuses a page
+    # dated after the day it is read, so the same page would get its date only from that day on
+    params = {"extensive_search": False, "original_date": True, "max_date": _LATEST_PAGE_DATE}
     doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
-                                      date_extraction_params={"extensive_search": False, "original_date": True})
+                                      date_extraction_params=params)
     if doc is None:
         raise BadInput("no main text found in the HTML page")
     get = (lambda k: getattr(doc, k, None)) if not isinstance(doc, dict) else doc.get
