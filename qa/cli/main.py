@@ -1,4 +1,4 @@
-"""The `qa` command (`qa index | ask | eval`, also `python -m qa`): builds the parser from the
+"""The `qa` command (`qa index | ask | eval | serve`, also `python -m qa`): builds the parser from the
 sub-command modules, runs the chosen one and turns errors into exit codes.
 
 Bad input prints one line on stderr and exits with code 2.
@@ -10,11 +10,11 @@ import argparse
 import sys
 
 from qa import __version__
-from qa.cli import ask_cmd, eval_cmd, index_cmd
+from qa.cli import ask_cmd, eval_cmd, index_cmd, serve_cmd
 from qa.cli.common import EXIT_BAD_INPUT
 from qa.errors import QAError
 
-COMMANDS = (index_cmd, ask_cmd, eval_cmd)  # each adds its sub-command with add_parser(subparsers)
+COMMANDS = (index_cmd, ask_cmd, eval_cmd, serve_cmd)  # each adds its sub-command with add_parser(subparsers)
 
 
 def build_parser() -> argparse.ArgumentParser:

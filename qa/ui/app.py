@@ -1,9 +1,9 @@
-"""The web UI page: layout and wiring (`build_demo`) and serving it (`main`, run by `app.py`).
+"""The web UI page: layout and wiring (`build_demo`); `qa.api.server` serves it beside the JSON API.
 
 `build_demo(...)` lays out the page and wires it to a `qa.ui.service.Service`; it reads no index
 and loads no model, so the page is up at once and the model warms up in the background. The
 HTML of cards and articles comes from `qa.ui.render` (every piece of document text escaped).
-Launching happens only in `main`.
+Serving happens in `qa.api.server` (`qa serve`, `python app.py`).
 
 API endpoints for `gradio_client`: `ask` (the `qa ask --json` object), `article`, `upload`,
 `add_pages` (web pages by URL), `delete`, `library`, `evaluate`.
@@ -11,10 +11,8 @@ API endpoints for `gradio_client`: `ask` (the `qa ask --json` object), `article`
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import sys
 import tempfile
 from collections import deque
 
@@ -334,50 +332,17 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
     return demo
 
 
-def _auth(value: str | None):
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not (sep and user and password):
-        raise SystemExit(f"--auth must look like user:password, got {value!r}")
-    return (user, password)
-
-
 QUEUE_MAX = 64  # questions waiting beyond this are answered "busy" at once instead of piling up
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def exposure_warning(host: str, auth: str | None, read_only: bool) -> str | None:
-    """The warning to print when the UI is reachable beyond this machine without a login."""
+    """The warning to print when the server is reachable beyond this machine without a login
+    (`auth`: the --auth or --token-file given, if any)."""
     if host in LOOPBACK or host.startswith("127.") or auth:
         return None
     what = "ask questions and read every article" if read_only else \
         "ask questions, read every article, upload files and delete articles"
-    return (f"warning: listening on {host} without --auth: anyone who can reach this machine can "
-            f"{what}. Add --auth USER:PASSWORD (or QA_AUTH){'' if read_only else ', and --read-only'}.")
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Serve the UI on 127.0.0.1:7860 (flags, or QA_INDEX/QA_HOST/QA_PORT/QA_AUTH/QA_UPLOADS/
-    QA_READ_ONLY)."""
-    env = os.environ.get
-    p = argparse.ArgumentParser(description="Serve the qa web UI.")
-    p.add_argument("--index", default=env("QA_INDEX", DEFAULT_INDEX_DIR), help="index folder (QA_INDEX)")
-    p.add_argument("--host", default=env("QA_HOST", "127.0.0.1"), help="address to listen on (QA_HOST)")
-    p.add_argument("--port", type=int, default=int(env("QA_PORT", "7860")), help="port (QA_PORT)")
-    p.add_argument("--auth", default=env("QA_AUTH"), help="require a login, user:password (QA_AUTH)")
-    p.add_argument("--uploads", default=env("QA_UPLOADS", DEFAULT_UPLOAD_DIR),
-                   help="folder for uploaded articles (QA_UPLOADS)")
-    p.add_argument("--read-only", action="store_true",
-                   default=env("QA_READ_ONLY", "").lower() in ("1", "true", "yes"),
-                   help="questions and articles only: no upload, delete or evaluation (QA_READ_ONLY=1)")
-    args = p.parse_args(argv)
-    auth = _auth(args.auth)
-    warning = exposure_warning(args.host, args.auth, args.read_only)
-    if warning:
-        print(warning, file=sys.stderr)
-    demo = build_demo(args.index, upload_dir=args.uploads, read_only=args.read_only)
-    demo.qa_service.start_warmup()
-    demo.queue(default_concurrency_limit=2, max_size=QUEUE_MAX)
-    demo.launch(server_name=args.host, server_port=args.port, auth=auth,
-                max_file_size=MAX_UPLOAD_BYTES, show_error=False, share=False)
+    return (f"warning: listening on {host} without --auth or --token-file: anyone who can reach this "
+            f"machine can {what}, in the page and through the JSON API. Add --auth USER:PASSWORD (or "
+            f"QA_AUTH) or --token-file FILE{'' if read_only else ', and --read-only'}.")

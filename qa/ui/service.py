@@ -130,6 +130,10 @@ class Service:
                 self._index.reload()
             return self._index
 
+    def current(self):
+        """The loaded index, or None while none is loaded (never loads one: for health checks)."""
+        return self._index
+
     def has_index(self) -> bool:
         return self._index is not None or IndexFolder(self.index_dir).exists()
 
