@@ -1,5 +1,5 @@
 """Access to the one server (issue 24, item 3): `--auth` (basic) and `--token-file` (bearer)
-cover every route of the UI and the API, read off the live app so a route a new Gradio (or a
+cover every route of the UI, the API and the MCP tools, read off the live app so a route a new Gradio (or a
 new qa route) adds is checked too; no CORS unless `--cors ORIGIN`."""
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def _routes(app) -> list[tuple[str, str]]:
                 walk(r.original_router.routes, prefix)
             elif isinstance(r, Mount):
                 walk(r.routes, prefix + r.path)
-            else:
-                out.extend((m, prefix + r.path) for m in sorted(getattr(r, "methods", None) or ()) if m != "HEAD")
+            elif hasattr(r, "methods"):  # an ASGI app as endpoint (the MCP route) takes any method
+                out.extend((m, prefix + r.path) for m in sorted(r.methods or ("GET", "POST")) if m != "HEAD")
     walk(app.routes, "")
     return sorted(set(out))
 
@@ -67,7 +67,7 @@ def test_every_route_of_ui_and_api_refuses_without_a_login_and_admits_with_one(g
     routes = _routes(app)
     paths = {p for _, p in routes}
     assert {"/api/v1/ask", "/api/v1/articles/{doc_id:path}", "/api/v1/health", "/api/v1/openapi.json",
-            "/api/v1/docs", "/", "/config", "/gradio_api/queue/join", "/gradio_api/upload"} <= paths, sorted(paths)
+            "/api/v1/docs", "/mcp", "/", "/config", "/gradio_api/queue/join", "/gradio_api/upload"} <= paths, sorted(paths)
     secrets = [a.title for a in built_index.articles.values()] + ["decarbonization"]
     wrong = {"anonymous": {}, "wrong password": {"Authorization": "Basic " + base64.b64encode(b"user:nope").decode()},
              "wrong token": {"Authorization": "Bearer " + "y" * 32}, "garbage": {"Authorization": "Basic %%%"}}

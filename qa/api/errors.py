@@ -58,17 +58,18 @@ def error_response(status: int, detail: str, error: str | None = None,
 
 
 def from_qa_error(e: QAError) -> ApiError:
-    """The API error of a qa error: bad input is the caller's (400); an index that is missing,
-    locked, damaged or of another model is the server's (503, retry later)."""
+    """The API error of a qa error: bad input is the caller's (400); every other qa error (an
+    index missing, locked, damaged or of another model, a full disk, a damaged model file) is the
+    server's (503)."""
+    if isinstance(e, BadInput):
+        return ApiError(400, str(e))
     if isinstance(e, IndexNotFound):
         return ApiError(503, str(e), "no_index", {"Retry-After": "10"})
     if isinstance(e, IndexLocked):
         return ApiError(503, str(e), "index_busy", {"Retry-After": "2"})
     if isinstance(e, (IndexCorrupt, ModelMismatch)):
         return ApiError(503, str(e), "index_unusable")
-    if isinstance(e, BadInput):
-        return ApiError(400, str(e))
-    return ApiError(400, str(e))
+    return ApiError(503, str(e))
 
 
 def describe_validation(errors: list[dict]) -> str:

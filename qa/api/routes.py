@@ -136,7 +136,10 @@ def build_api(service, ask: Callable | None = None, upload_limit: int | None = N
 
     @api.get("/articles/{doc_id:path}", summary="One article: its text, citation fields and passages")
     async def article(doc_id: str) -> dict:
-        return JSONResponse(await run_in_threadpool(_article, service, doc_id))
+        try:
+            return JSONResponse(await run_in_threadpool(article_record, service, doc_id))
+        except KeyError as e:
+            raise ApiError(404, e.args[0]) from None
 
     @api.get("/health", summary="Ready or loading; counts, model, index format, version")
     async def health() -> JSONResponse:
@@ -155,13 +158,19 @@ def build_api(service, ask: Callable | None = None, upload_limit: int | None = N
     return api
 
 
-def _article(service, doc_id: str) -> dict:
+def article_record(service, doc_id: str) -> dict:
+    """The article as the API and the MCP `article` tool return it: its fields (not its server
+    path) and the offsets of its passages in the body.
+
+    Raises:
+        KeyError: no such article (its message says so).
+    """
     snap = service.index().snapshot  # one build: the article and its passage rows agree
     try:
         row = snap.articles.row_of(doc_id)
     except KeyError:
-        raise ApiError(404, f"no article {doc_id!r} in the index (deleted?); article ids are the "
-                            f"`doc_id` of /ask hits and of /articles") from None
+        raise KeyError(f"no article {doc_id!r} in the index (deleted?); article ids are the "
+                       f"`doc_id` of ask hits and of /api/v1/articles") from None
     art = snap.articles.at(row)
     rows = np.flatnonzero(np.asarray(snap.passage_article) == row)
     passages = [snap.passages[int(r)] for r in rows]

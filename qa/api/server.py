@@ -1,5 +1,5 @@
-"""The one server behind `qa serve` and `python app.py`: the web UI at `/` and the JSON API at
-`/api/v1/` on one FastAPI app and one port, behind one access check.
+"""The one server behind `qa serve` and `python app.py`: the web UI at `/`, the JSON API at
+`/api/v1/` and the MCP tools at `/mcp` on one FastAPI app and one port, behind one access check.
 
 `build_server(...)` assembles the app (cheap: no index read, no model loaded; the warm-up starts
 with the server); `serve(args)` runs it with uvicorn; `add_arguments(parser)` declares the flags
@@ -47,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def build_server(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str | None = None,
                  max_upload_bytes: int | None = None, read_only: bool = False, access=None,
                  cors: list[str] | tuple[str, ...] = (), host: str = "127.0.0.1", port: int = 7860):
-    """The web UI and the JSON API on one FastAPI app.
+    """The web UI, the JSON API and the MCP tools on one FastAPI app.
 
     Args:
         index_dir: the index folder (loaded in the background when the server starts).
@@ -68,7 +68,8 @@ def build_server(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str
     from fastapi import FastAPI
 
     from qa.api.access import Access, AccessMiddleware, BodyLimitMiddleware
-    from qa.api.routes import build_api
+    from qa.api.mcp_tools import build_mcp
+    from qa.api.routes import article_record, build_api
     from qa.ui.app import QUEUE_MAX, build_demo
     from qa.ui.service import DEFAULT_UPLOAD_DIR, MAX_UPLOAD_BYTES
 
@@ -77,14 +78,19 @@ def build_server(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str
                       max_upload_bytes=max_upload_bytes, read_only=read_only)
     service = demo.qa_service
 
+    agents, agent_routes = build_mcp(service, ask=service.ask, article=lambda d: article_record(service, d),
+                                     host=host)
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         service.start_warmup()  # the port is open at once; the index and model load meanwhile
-        yield
+        async with agents.session_manager.run():
+            yield
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     upload_limit = MAX_FILES_BODY * max_upload_bytes + 1024 * 1024
     app.mount(API_PATH, build_api(service, upload_limit=upload_limit))
+    app.router.routes.extend(agent_routes)  # /mcp, before the UI's mount at / takes every other path
     demo.queue(default_concurrency_limit=2, max_size=QUEUE_MAX)
     gr.mount_gradio_app(app, demo, path="/", server_name=host, server_port=port,
                         max_file_size=max_upload_bytes, show_error=False)
