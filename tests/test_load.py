@@ -56,3 +56,21 @@ def test_questions_keep_being_answered_while_an_upload_indexes(built_index, tmp_
     assert up.get("error") is None and up["seconds"] >= 0.6, up
     assert up["questions_during"] >= 3, up  # questions were answered while the upload indexed
     assert "wire-599" in built_index.articles
+
+
+@pytest.mark.slow
+def test_concurrent_json_api_clients_get_answers_without_errors_during_an_upload(built_index, tmp_path):
+    from load_test import run_load
+    from qa.api.server import build_server
+    from tests.support.api_server import running
+
+    upload = tmp_path / "incoming" / "harbour.txt"
+    upload.parent.mkdir()
+    upload.write_text("Harbour news\n\nThe harbour reopened after repairs to the northern pier.\n")
+    app = build_server(str(built_index.folder), index=built_index, upload_dir=str(tmp_path / "up"))
+    with running(app) as base:
+        result = run_load(base, clients=4, seconds=3, max_requests=2000, upload=upload, upload_after=0.5,
+                          api=True)
+    assert result["errors"] == 0, result["error_samples"]
+    assert result["requests"] >= 4 and result["upload"].get("error") is None, result
+    assert "harbour" in built_index.articles

@@ -1,4 +1,5 @@
-"""One question -> one `Answer`: the shared shape of `qa ask --json` and the web UI's `ask` endpoint.
+"""One question -> one `Answer`: the shared shape of `qa ask --json`, the web UI's and the JSON
+API's `ask`; `ask_batch` answers questions asked together (the server's batching) the same way.
 
     from qa import Index
     from qa.answer.ask import ask
@@ -38,10 +39,53 @@ class Answer:
                 "unseen_terms": list(self.unseen_terms), "hits": [h.to_dict() for h in self.hits]}
 
 
+def ask_batch(index, questions: list[str], k: int | None = None, config: str | None = None,
+              source: str | None = None, since: str | None = None, until: str | None = None,
+              **options) -> list[Answer]:
+    """Answer several questions that share k, configuration and filters as one batch: one
+    `Index.search_batch` (retrieval, fusion, reranking), then each question's verdict.
+
+    Each question is encoded alone first, as `qa ask` encodes it: int8 activations are quantised
+    per batch, so a vector embedded beside other questions would move (and with it the answer);
+    the batch then finds every vector in the question cache. So each answer is the one `ask`
+    gives for that question alone.
+
+    Args:
+        index: a loaded `qa.Index`.
+        questions: the questions (each cleaned; a blank or huge one raises for the whole batch).
+        k, config, source, since, until, options: as for `ask`, shared by every question.
+
+    Returns:
+        One `Answer` per question, in order; `latency_ms` is the time the batch took (what each
+        caller waited for the search).
+
+    Raises:
+        BadInput: a bad question, k, configuration, date, or filters that match nothing.
+    """
+    from qa.search.pipeline import check_k, clean_question
+
+    cleaned = [clean_question(q) for q in questions]
+    k = check_k(index.settings.k if k is None else k)
+    t0 = time.perf_counter()
+    for q in dict.fromkeys(cleaned):
+        index.question_vectors([q])
+    hits = index.search_batch(cleaned, k=k, config=config or None, source=source or None,
+                              since=since or None, until=until or None, **options)
+    ms = (time.perf_counter() - t0) * 1000
+    snap = index.snapshot  # the build just searched (a search picks up a newer one first)
+    answers = []
+    for q, found in zip(cleaned, hits):
+        said = abstain.verdict(snap, index.encoder, q, found)  # outside the timed search
+        answers.append(Answer(q, k, config or index.settings.config, ms, found,
+                              answerable=bool(found) and said["answerable"], confidence=said["confidence"],
+                              threshold=said["threshold"], unseen_terms=said["unseen_terms"]))
+    return answers
+
+
 def ask(index, question: str, k: int | None = None, config: str | None = None,
         source: str | None = None, since: str | None = None, until: str | None = None,
         **options) -> Answer:
-    """Search `index` for one question and time it.
+    """Search `index` for one question and time it (`ask_batch` of one question).
 
     Args:
         index: a loaded `qa.Index`.
@@ -57,17 +101,5 @@ def ask(index, question: str, k: int | None = None, config: str | None = None,
     Raises:
         BadInput: a bad question, k, configuration, date, or filters that match nothing.
     """
-    from qa.search.pipeline import check_k, clean_question
-
-    question = clean_question(question)
-    k = check_k(index.settings.k if k is None else k)
-    t0 = time.perf_counter()
-    hits = index.search(question, k=k, config=config or None, source=source or None,
-                        since=since or None, until=until or None, **options)
-    ms = (time.perf_counter() - t0) * 1000
-    snap = index.snapshot  # the build just searched (a search picks up a newer one first)
-    said = abstain.verdict(snap, index.encoder, question, hits)  # outside the timed search
-    return Answer(question, k, config or index.settings.config, ms, hits,
-                  answerable=bool(hits) and said["answerable"], confidence=said["confidence"],
-                  threshold=said["threshold"], unseen_terms=said["unseen_terms"])
-
+    return ask_batch(index, [question], k=k, config=config, source=source, since=since, until=until,
+                     **options)[0]

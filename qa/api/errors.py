@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from qa.answer.batching import Busy
 from qa.errors import BadInput, IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch, QAError
 
 # The `error` code of each status the API answers with.
@@ -63,6 +64,8 @@ def from_qa_error(e: QAError) -> ApiError:
     server's (503)."""
     if isinstance(e, BadInput):
         return ApiError(400, str(e))
+    if isinstance(e, Busy):
+        return ApiError(e.status, str(e), "busy", {"Retry-After": str(e.retry_after)})
     if isinstance(e, IndexNotFound):
         return ApiError(503, str(e), "no_index", {"Retry-After": "10"})
     if isinstance(e, IndexLocked):

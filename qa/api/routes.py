@@ -9,11 +9,11 @@ description (`/openapi.json`) and docs page (`/docs`), and answers every error a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import tempfile
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from fastapi import FastAPI, Query, Request
@@ -22,6 +22,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from qa.answer.batching import Busy
 from qa.api.docs_page import docs_html
 from qa.api.errors import ApiError, install_handlers
 
@@ -88,12 +89,12 @@ def _public(article) -> dict:
     return d
 
 
-def build_api(service, ask: Callable | None = None, upload_limit: int | None = None) -> FastAPI:
+def build_api(service, upload_limit: int | None = None) -> FastAPI:
     """The /api/v1 app over `service` (a `qa.ui.service.Service`).
 
     Args:
-        service: the shared index; its `read_only` leaves the write routes out.
-        ask: answers one question like `service.ask` (a batching front may take its place).
+        service: the shared index; its `read_only` leaves the write routes out. Questions go
+            through its batcher (`service.submit`), awaited without holding a thread.
         upload_limit: the largest upload request body, for the docs (enforced by the server's
             BodyLimitMiddleware).
 
@@ -102,29 +103,34 @@ def build_api(service, ask: Callable | None = None, upload_limit: int | None = N
     """
     from qa import __version__
 
-    ask = ask or service.ask
     api = FastAPI(title="qa", version=__version__, docs_url=None, redoc_url=None, openapi_url="/openapi.json",
                   description="Cited passages from news articles. Every error is "
                               "`{\"error\": CODE, \"detail\": MESSAGE}`.")
     api.state.read_only = service.read_only
     install_handlers(api)
 
-    def answer(req: AskRequest) -> dict:
-        return ask(req.q, k=req.k, config=req.config or None, source=req.source or None,
-                   since=req.since or None, until=req.until or None, group=req.group).to_dict()
+    async def answer(req: AskRequest) -> JSONResponse:
+        future = service.submit(req.q, k=req.k, config=req.config or None, source=req.source or None,
+                                since=req.since or None, until=req.until or None, group=req.group)
+        timeout = service.batcher.timeout_s
+        try:
+            got = await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+        except asyncio.TimeoutError:
+            raise Busy(f"no answer within {timeout:.0f} s: the server is overloaded or still loading; "
+                       "ask again shortly", status=503, retry_after=5) from None
+        return JSONResponse(got.to_dict())
 
     @api.get("/ask", summary="Answer a question (the `qa ask --json` object)")
     async def ask_get(q: str = Query(..., description="the question"), k: int | None = None,
                       config: str | None = None, source: str | None = None, since: str | None = None,
                       until: str | None = None, group: bool | None = None) -> dict:
-        req = AskRequest(q=q, k=k, config=config, source=source, since=since, until=until, group=group)
-        return JSONResponse(await run_in_threadpool(answer, req))
+        return await answer(AskRequest(q=q, k=k, config=config, source=source, since=since, until=until,
+                                       group=group))
 
     @api.post("/ask", summary="Answer a question sent as a JSON body (same fields as GET)",
               openapi_extra=_json_body(AskRequest))
     async def ask_post(request: Request) -> dict:
-        req = await read_json(request, AskRequest)
-        return JSONResponse(await run_in_threadpool(answer, req))
+        return await answer(await read_json(request, AskRequest))
 
     @api.get("/articles", summary="The newest articles (title, source, date, passages)")
     async def articles(limit: int = Query(100, ge=1, le=1000)) -> dict:
@@ -184,7 +190,8 @@ def _health(service, version: str) -> tuple[dict, bool]:
     ready = service.ready and ix is not None
     status = "ready" if ready else "loading" if service.warming or ix is not None else \
         "no_index" if not service.has_index() else "unavailable"
-    body = {"status": status, "version": version, "read_only": service.read_only}
+    body = {"status": status, "version": version, "read_only": service.read_only,
+            "queue": {"waiting": service.batcher.waiting, "limit": service.batcher.max_waiting}}
     if ix is not None:
         manifest = ix.manifest
         body.update(articles=len(ix.articles), passages=len(ix.passages),

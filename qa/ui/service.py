@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.answer.batching import AskBatcher
 from qa.settings import DEFAULT_INDEX_DIR
 from qa.errors import BadInput, IndexNotFound, QAError
 from qa.storage.folder import IndexFolder
@@ -67,6 +68,8 @@ class Service:
         self._status = "Index loaded; the model loads on the first question." if index else "Starting…"
         self._ready = False
         self._warm: threading.Thread | None = None
+        # every question (UI, API, MCP) goes through one batcher: one search for those asked together
+        self.batcher = AskBatcher(self.index)
 
     # ---- loading --------------------------------------------------------------------------
 
@@ -139,18 +142,36 @@ class Service:
 
     # ---- questions ------------------------------------------------------------------------
 
+    def submit(self, question: str, k: int | None = None, config: str | None = None,
+               source: str | None = None, since: str | None = None, until: str | None = None,
+               **options):
+        """Queue a question with the questions asked at the same time (`qa.answer.batching`); the
+        returned Future holds its `Answer`, the one `qa.answer.ask.ask` gives for it alone.
+
+        Raises:
+            BadInput: a blank or huge question or a bad k (before anything queues).
+            Busy: too many questions are waiting (ask again shortly).
+        """
+        future = self.batcher.submit(question, k=k, config=config, source=source, since=since,
+                                     until=until, **options)
+        future.add_done_callback(lambda _: self._answered())
+        return future
+
     def ask(self, question: str, k: int | None = None, config: str | None = None,
             source: str | None = None, since: str | None = None, until: str | None = None, **options):
-        """`qa.answer.ask.ask` on the shared index (question checked before the index is touched)."""
-        from qa.answer.ask import ask
-        from qa.search.pipeline import clean_question
+        """`submit` and wait: the `Answer` for one question (the web UI and the MCP tools call this).
 
-        clean_question(question)
-        answer = ask(self.index(), question, k=k, config=config, source=source, since=since, until=until,
-                     **options)
-        if not self._ready and getattr(self._index.embedder, "loaded", True):
-            self._ready, self._status = True, self._ready_status()
+        Raises:
+            Busy: the queue is full, or no answer came within the batcher's timeout.
+        """
+        answer = self.batcher.ask(question, k=k, config=config, source=source, since=since, until=until,
+                                  **options)
+        self._answered()
         return answer
+
+    def _answered(self) -> None:
+        if not self._ready and self._index is not None and getattr(self._index.embedder, "loaded", True):
+            self._ready, self._status = True, self._ready_status()
 
     def article(self, doc_id: str):
         """The article with this id.
