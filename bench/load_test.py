@@ -3,7 +3,7 @@ loopback only, bounded in time and request count. Prints JSON. Not a test (a sho
 runs in tests/test_load.py). Usage:
 
     python bench/load_test.py [--index index] [--clients 16] [--seconds 60] [--max-requests 100000]
-                              [--upload FILE [--upload-after 5]] [--api [--config NAME]]
+                              [--upload FILE [--upload-after 5]] [--config NAME] [--api]
 
 With `--api` the JSON API is driven instead (GET /api/v1/ask, one keep-alive httpx client per
 simulated client; uploads through POST /api/v1/articles), against `qa serve` started in its own
@@ -44,12 +44,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _gradio_calls(url: str, k: int):
+def _gradio_calls(url: str, k: int, config: str | None = None):
     """(ask(question) -> answer dict, upload(path) -> message) through the UI's Gradio API."""
     from gradio_client import Client, handle_file
 
     client = Client(url, verbose=False)
-    return (lambda q: client.predict(q, k, "", "", "", "", api_name="/ask"),
+    return (lambda q: client.predict(q, k, config or "", "", "", "", api_name="/ask"),
             lambda path: str(client.predict([handle_file(str(path))], api_name="/upload")[0])[:300])
 
 
@@ -82,7 +82,7 @@ def run_load(url: str, clients: int, seconds: float, max_requests: int, k: int =
     """Hammer `url`'s ask endpoint (and upload `upload` during it); returns throughput, latency
     percentiles and errors. `api`: the JSON API (with `config`, else the server's default) instead
     of the UI's Gradio API."""
-    calls = (lambda: _api_calls(url, k, config)) if api else (lambda: _gradio_calls(url, k))
+    calls = (lambda: _api_calls(url, k, config)) if api else (lambda: _gradio_calls(url, k, config))
 
     uploaded: dict = {}  # start, end, message or error of the upload
     latencies: list[float] = []
@@ -198,8 +198,7 @@ def main() -> None:
     p.add_argument("--upload", type=Path, default=None, help="a file to upload during the run")
     p.add_argument("--upload-after", type=float, default=5.0, help="seconds into the run")
     p.add_argument("--api", action="store_true", help="drive the JSON API of `qa serve` (own process)")
-    p.add_argument("--config", default=None, help="with --api: the configuration asked for (default: "
-                                                  "the server's)")
+    p.add_argument("--config", default=None, help="the configuration asked for (default: the server's)")
     args = p.parse_args()
     import shutil
     import tempfile
@@ -233,11 +232,12 @@ def main() -> None:
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         result = run_load(f"http://127.0.0.1:{port}/", args.clients, args.seconds, args.max_requests,
-                          upload=args.upload, upload_after=args.upload_after)
+                          upload=args.upload, upload_after=args.upload_after, config=args.config)
     finally:
         demo.close()
         shutil.rmtree(work, ignore_errors=True)
-    result.update({"index": args.index, "passages": len(index.passages), "cores": os.cpu_count()})
+    result.update({"api": False, "config": args.config or "default", "index": args.index,
+                   "passages": len(index.passages), "cores": os.cpu_count()})
     print(json.dumps(result))
 
 
