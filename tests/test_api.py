@@ -136,6 +136,7 @@ def test_an_oversize_body_without_a_length_is_cut_off_with_413(api):
 
 
 def test_unknown_routes_and_methods_are_json_not_html(api):
+    assert api.get("/api/v1").headers["location"] == "/api/v1/docs"
     _is_error(api.get("/api/v1/nothing-here"), 404, "/api/v1/docs")
     _is_error(api.put("/api/v1/ask", json={"q": "x"}), 405, "PUT")
     _is_error(api.delete("/api/v1/health"), 405, "DELETE")

@@ -74,10 +74,12 @@ def test_mcp_tool_errors_say_what_is_wrong(base):
     assert missing.is_error and "no article 'nope'" in _text(missing)
 
 
-def test_mcp_needs_the_servers_login(base):
+def test_mcp_needs_the_servers_login_and_holds_no_get_stream(base):
     import httpx
 
     r = httpx.post(base + "/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=10)
     assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+    stream = httpx.get(base + "/mcp", headers={"Authorization": BASIC, "Accept": "text/event-stream"}, timeout=10)
+    assert stream.status_code == 405 and "stateless" in stream.json()["detail"]  # no stream held open
     with pytest.raises(Exception):
         anyio.run(_session, base, {}, [])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -39,27 +38,26 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, real_embedder):
-    """The app over the real demo index (data/articles, real model) on a free loopback port."""
-    import app
+def demo_index(tmp_path_factory, real_embedder):
+    """(index, folder) of the real demo index (data/articles, real model)."""
     from qa import Index
 
     tmp = tmp_path_factory.mktemp("ui-browser")
-    index = Index.build([ROOT / "data" / "articles"], tmp / "index", embedder=real_embedder)
-    demo = app.build_demo(str(tmp / "index"), index=index, upload_dir=str(tmp / "uploads"))
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/", tmp
-    finally:
-        demo.close()
+    return Index.build([ROOT / "data" / "articles"], tmp / "index", embedder=real_embedder), tmp
+
+
+@pytest.fixture(scope="module")
+def server(demo_index):
+    """The app as `make run` and `qa serve` serve it (UI, JSON API and MCP on one port,
+    `qa.api.server`) over the real demo index, on a free loopback port."""
+    from qa.api.server import build_server
+    from tests.support.api_server import running
+
+    index, tmp = demo_index
+    app = build_server(str(tmp / "index"), index=index, upload_dir=str(tmp / "uploads"))
+    with running(app) as base:
+        yield base + "/", tmp
 
 
 @pytest.fixture
@@ -199,3 +197,30 @@ def test_copy_citation_button_puts_the_citation_on_the_clipboard(page, server):
     assert page.evaluate("navigator.clipboard.readText()") == want
     assert page.locator("#qa-article .qa-article-title").count() == 0  # copying does not open the article
     assert page.dialogs == []
+
+
+def test_the_page_works_behind_basic_auth_and_refuses_without_it(demo_index, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from qa.api.access import Access
+    from qa.api.server import build_server
+    from tests.support.api_server import running
+
+    index, tmp = demo_index
+    app = build_server(str(tmp / "index"), index=index, upload_dir=str(tmp / "uploads-auth"),
+                       access=Access(users=(("user", "secret"),)))
+    with running(app) as base, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            anon = browser.new_context()
+            assert anon.request.get(base + "/").status == 401
+            with pytest.raises(sync_api.Error, match="AUTH"):  # a browser without the login gets no page
+                anon.new_page().goto(base + "/")
+            pg = browser.new_context(http_credentials={"username": "user", "password": "secret"}).new_page()
+            pg.set_default_timeout(120_000)
+            pg.goto(base + "/")
+            ask(pg, QUESTION)  # the page's own requests (config, queue, event stream) carry the login
+            first = pg.locator("#qa-results .qa-card").first
+            first.wait_for()
+            assert first.get_attribute("data-doc-id") == "003_73730ed10e7a2f7e"
+        finally:
+            browser.close()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from starlette.routing import Route
+
 MCP_PATH = "/mcp"
 
 INSTRUCTIONS = (
@@ -72,4 +74,22 @@ def build_mcp(service, ask: Callable, article: Callable[[str], dict], host: str 
 
     app = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, json_response=True,
                                      host=host)
-    return server, list(app.routes)
+    return server, [Route(r.path, _NoEventStream(r.endpoint)) if isinstance(r, Route) else r for r in app.routes]
+
+
+class _NoEventStream:
+    """The MCP endpoint, with GET answered 405 (as the protocol allows): a stateless server sends
+    nothing unasked, so a GET stream would only hold a connection open. (A class, not a function:
+    Starlette runs a function endpoint as a request handler, an object as an ASGI app.)"""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "GET":
+            from qa.api.errors import error_response
+
+            response = error_response(405, "this MCP endpoint is stateless and offers no event stream; "
+                                           "POST JSON-RPC messages to it", headers={"Allow": "POST, DELETE"})
+            return await response(scope, receive, send)
+        return await self.endpoint(scope, receive, send)

@@ -66,6 +66,7 @@ def build_server(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str
 
     import gradio as gr
     from fastapi import FastAPI
+    from fastapi.responses import RedirectResponse
 
     from qa.api.access import Access, AccessMiddleware, BodyLimitMiddleware
     from qa.api.mcp_tools import build_mcp
@@ -91,6 +92,7 @@ def build_server(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str
     upload_limit = MAX_FILES_BODY * max_upload_bytes + 1024 * 1024
     app.mount(API_PATH, build_api(service, upload_limit=upload_limit))
     app.router.routes.extend(agent_routes)  # /mcp, before the UI's mount at / takes every other path
+    app.add_api_route(API_PATH, lambda: RedirectResponse(API_PATH + "/docs"), include_in_schema=False)
     demo.queue(default_concurrency_limit=2, max_size=QUEUE_MAX)
     gr.mount_gradio_app(app, demo, path="/", server_name=host, server_port=port,
                         max_file_size=max_upload_bytes, show_error=False)
