@@ -163,3 +163,18 @@ def test_the_api_answers_429_with_retry_after_when_the_queue_is_full(gated, tmp_
         for t in threads:
             t.join(10)
         assert results["running"].status_code == 200 and results["queued"].status_code == 200
+
+
+def test_the_api_answers_503_with_retry_after_when_no_answer_comes_in_time(gated, tmp_path):
+    httpx = pytest.importorskip("httpx")
+    from qa.api.server import build_server
+    from tests.support.api_server import running
+
+    index, sizes, entered, gate = gated
+    app = build_server(str(index.folder), index=index, upload_dir=str(tmp_path / "up"))
+    app.state.qa_service.batcher.timeout_s = 0.3
+    with running(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        r = client.get("/api/v1/ask", params={"q": QUESTIONS[0]})
+        gate.set()
+        assert r.status_code == 503 and r.headers["retry-after"] == "5", r.text
+        assert r.json()["error"] == "busy" and "no answer within" in r.json()["detail"]

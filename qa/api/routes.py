@@ -95,8 +95,8 @@ def build_api(service, upload_limit: int | None = None) -> FastAPI:
     Args:
         service: the shared index; its `read_only` leaves the write routes out. Questions go
             through its batcher (`service.submit`), awaited without holding a thread.
-        upload_limit: the largest upload request body, for the docs (enforced by the server's
-            BodyLimitMiddleware).
+        upload_limit: the largest upload request body, named in the docs (the server's
+            BodyLimitMiddleware enforces it).
 
     Returns:
         The FastAPI app; mount it at /api/v1.
@@ -123,17 +123,17 @@ def build_api(service, upload_limit: int | None = None) -> FastAPI:
     @api.get("/ask", summary="Answer a question (the `qa ask --json` object)")
     async def ask_get(q: str = Query(..., description="the question"), k: int | None = None,
                       config: str | None = None, source: str | None = None, since: str | None = None,
-                      until: str | None = None, group: bool | None = None) -> dict:
+                      until: str | None = None, group: bool | None = None) -> JSONResponse:
         return await answer(AskRequest(q=q, k=k, config=config, source=source, since=since, until=until,
                                        group=group))
 
     @api.post("/ask", summary="Answer a question sent as a JSON body (same fields as GET)",
               openapi_extra=_json_body(AskRequest))
-    async def ask_post(request: Request) -> dict:
+    async def ask_post(request: Request) -> JSONResponse:
         return await answer(await read_json(request, AskRequest))
 
     @api.get("/articles", summary="The newest articles (title, source, date, passages)")
-    async def articles(limit: int = Query(100, ge=1, le=1000)) -> dict:
+    async def articles(limit: int = Query(100, ge=1, le=1000)) -> JSONResponse:
         arts, counts = await run_in_threadpool(service.library, limit)
         rows = [{"doc_id": a.doc_id, "title": a.title, "source": a.source, "date": a.date,
                  "date_text": a.date_text, "url": a.url, "passages": counts.get(a.doc_id, 0)}
@@ -141,7 +141,7 @@ def build_api(service, upload_limit: int | None = None) -> FastAPI:
         return JSONResponse({"articles": rows, "total": len(service.current().articles) if service.current() else 0})
 
     @api.get("/articles/{doc_id:path}", summary="One article: its text, citation fields and passages")
-    async def article(doc_id: str) -> dict:
+    async def article(doc_id: str) -> JSONResponse:
         try:
             return JSONResponse(await run_in_threadpool(article_record, service, doc_id))
         except KeyError as e:
@@ -203,9 +203,10 @@ def _health(service, version: str) -> tuple[dict, bool]:
 def _add_write_routes(api: FastAPI, service, upload_limit: int | None) -> None:
     """POST /articles (upload files), POST /pages (web pages by URL), DELETE /articles/{doc_id}."""
     limit_mib = service.max_upload_bytes / 2**20
+    body_mib = f", {upload_limit / 2**20:.0f} MiB in all" if upload_limit else ""
 
     @api.post("/articles", summary=f"Upload article files (multipart `files`, {limit_mib:.0f} MiB each, "
-                                   f"at most {MAX_FILES}) and index them",
+                                   f"at most {MAX_FILES}{body_mib}) and index them",
               openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                   "type": "object", "required": ["files"],
                   "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}})
