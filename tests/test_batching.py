@@ -178,3 +178,24 @@ def test_the_api_answers_503_with_retry_after_when_no_answer_comes_in_time(gated
         gate.set()
         assert r.status_code == 503 and r.headers["retry-after"] == "5", r.text
         assert r.json()["error"] == "busy" and "no answer within" in r.json()["detail"]
+
+
+@pytest.mark.slow
+def test_with_the_int8_model_each_question_of_a_batch_gets_the_answer_it_gets_alone(tmp_path):
+    """int8 activations are quantised per batch: a question embedded beside others would move.
+    24 demo questions plus one (over FAISS's 20-query BLAS path), every configuration."""
+    import json
+
+    from qa import Index, get_embedder
+    from qa.answer.ask import ask_batch
+    from qa.search.pipeline import CONFIGS
+    from tests.conftest import ROOT
+
+    index = Index.build([ROOT / "data" / "articles"], tmp_path / "ix", embedder=get_embedder(backend="onnx-int8"))
+    lines = (ROOT / "data" / "questions" / "demo.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["question"] for line in lines] + ["Who won the 2018 FIFA World Cup?"]
+    for config in CONFIGS:
+        together = ask_batch(index, questions, k=5, config=config)
+        index.forget_questions()
+        for q, got in zip(questions, together):
+            assert _same(got, ask(index, q, k=5, config=config)), (config, q)
