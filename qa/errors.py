@@ -17,6 +17,10 @@ class IndexCorrupt(QAError):
     """An index file is missing, truncated or edited (checksum mismatch)."""
 
 
+class ModelCorrupt(QAError):
+    """A model file that ships with qa is missing or does not match its recorded sha256."""
+
+
 class ModelMismatch(QAError):
     """The index was built with another model or format than the one asked for."""
 

@@ -31,11 +31,11 @@ def test_feature_reranker_prefers_exact_names(built_index):
     rows = np.arange(len(built_index.passages))
     qv = built_index.embedder.embed_batch([q])[0]
     only_exact = tuple(1.0 if f == "exact" else 0.0 for f in FEATURES)
-    scores = FeatureReranker(weights=only_exact).rerank(built_index.snapshot, q, qv, rows)
+    scores = FeatureReranker(weights=only_exact).rerank(built_index.snapshot, q, qv, rows).scores
     assert scores.shape == (len(rows),)
     # only the exact-match feature counts: no passage mentions "Daily Ball" except none in the body
     assert set(np.round(scores, 6)) <= {0.0, 0.5, 1.0}
-    full = FeatureReranker().rerank(built_index.snapshot, q, qv, rows)
+    full = FeatureReranker().rerank(built_index.snapshot, q, qv, rows).scores
     best = built_index.passages[int(rows[np.argmax(full)])]
     assert best.doc_id == "football"
 

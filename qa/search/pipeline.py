@@ -3,6 +3,8 @@ configuration (the registry `PIPELINES`), then rerank, group, highlight, cite.
 
 Configurations (the `--config` names of `qa ask` and `qa eval`):
     hybrid-rerank  hybrid, then the top candidates re-scored by `FeatureReranker` (the default)
+    hybrid-read    hybrid-rerank, then qa's reading model reads the best 20 (`ReaderReranker`;
+                   not the default: it ranks news worse than the features alone, bench/RESULTS.md)
     hybrid         reciprocal rank fusion of dense and bm25
     dense          FAISS inner product over MiniLM embeddings
     bm25           bm25s over the same passages
@@ -55,6 +57,7 @@ class Pipeline:
 
 PIPELINES: Registry[Pipeline] = Registry("configuration")
 for _p in (Pipeline("hybrid-rerank", ("dense", "bm25"), fuse_rrf, reranker="features"),  # the default
+           Pipeline("hybrid-read", ("dense", "bm25"), fuse_rrf, reranker="reader"),
            Pipeline("hybrid", ("dense", "bm25"), fuse_rrf),
            Pipeline("dense", ("dense",), fuse_single),
            Pipeline("bm25", ("bm25",), fuse_single),
@@ -72,6 +75,7 @@ class Candidates:
     bm25: np.ndarray
     fused: np.ndarray
     rerank: np.ndarray | None = None
+    parts: dict[str, np.ndarray] | None = None  # a reranker's component scores (the reader's)
 
     @property
     def final(self) -> np.ndarray:
@@ -79,7 +83,8 @@ class Candidates:
 
     def reorder(self, order: np.ndarray) -> "Candidates":
         return Candidates(self.rows[order], self.dense[order], self.bm25[order], self.fused[order],
-                          None if self.rerank is None else self.rerank[order])
+                          None if self.rerank is None else self.rerank[order],
+                          None if self.parts is None else {k: v[order] for k, v in self.parts.items()})
 
 
 def _pairs(ids: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
@@ -119,12 +124,15 @@ def rerank_candidates(snap: IndexSnapshot, question: str, qvec: np.ndarray, cand
     n = min(depth, len(cand.rows))
     if reranker is None or n == 0:
         return cand
-    scores = reranker.rerank(snap, question, qvec, cand.rows[:n], dense=cand.dense[:n],
-                             bm25=cand.bm25[:n])
-    order = np.concatenate([np.argsort(-scores, kind="stable"), np.arange(n, len(cand.rows))])
+    got = reranker.rerank(snap, question, qvec, cand.rows[:n], dense=cand.dense[:n], bm25=cand.bm25[:n])
+    order = np.concatenate([np.argsort(-got.scores, kind="stable"), np.arange(n, len(cand.rows))])
     rr = np.full(len(cand.rows), -np.inf, dtype=np.float32)
-    rr[:n] = scores
-    cand = Candidates(cand.rows, cand.dense, cand.bm25, cand.fused, rr)
+    rr[:n] = got.scores
+    parts = {}
+    for name, values in got.parts.items():
+        parts[name] = np.full(len(cand.rows), np.nan, dtype=np.float32)
+        parts[name][:n] = values
+    cand = Candidates(cand.rows, cand.dense, cand.bm25, cand.fused, rr, parts or None)
     return cand.reorder(order)
 
 
@@ -135,6 +143,9 @@ def _hit(snap: IndexSnapshot, cand: Candidates, j: int, rank: int, passage, span
         scores["dense"] = float(cand.dense[j])
     if cand.rerank is not None and np.isfinite(cand.rerank[j]):
         scores["rerank"] = float(cand.rerank[j])
+    for name, values in (cand.parts or {}).items():
+        if np.isfinite(values[j]):
+            scores[name] = float(values[j])
     return Hit(rank=rank, score=float(cand.final[j]), passage=passage,
                article=snap.articles[passage.doc_id], scores=scores, highlight=span,
                also_reported_by=tuple(others), more_in_article=n_more)
@@ -159,7 +170,7 @@ def search_batch(snap: IndexSnapshot, encoder: QuestionEncoder, questions: list[
             vectors; an index built without them embeds the hits' sentences now).
         group: collapse passages of other articles that report the same thing into
             `also_reported_by` (default `Settings.group`).
-        reranker: "features", or the folder of a local CrossEncoder, applied after fusion.
+        reranker: "reader", "features", or the folder of a local CrossEncoder, applied after fusion.
         rerank_depth: how many fused candidates the reranker re-scores.
 
     Returns:

@@ -1,17 +1,23 @@
-"""Re-score a candidate list. Two rerankers share one interface:
+"""Re-score a candidate list. Every reranker shares one interface:
 
-    reranker.rerank(snapshot, question, qvec, rows, dense=None, bm25=None) -> scores, one per row
+    reranker.rerank(snapshot, question, qvec, rows, dense=None, bm25=None) -> Reranked
 
-`FeatureReranker` (the default, no extra model): a weighted sum of the `FEATURES` of each
-candidate (see `feature_matrix`), registered as "features" in `RERANKERS`. `CrossEncoderReranker` loads any local
-sentence-transformers CrossEncoder folder (`--reranker PATH`); nothing is downloaded.
+`Reranked` holds one score per row and, for a reranker that has them, named component scores
+per row (the reading model's), which each hit's `scores` then carries.
+
+`FeatureReranker` ("features", the default): a weighted sum of the `FEATURES` of each candidate
+(see `feature_matrix`), no model. `ReaderReranker` ("reader", configuration hybrid-read): the
+features choose the `read_depth` best candidates, qa's reading model (qa.search.reader) reads
+each with the question, and weights learned on SQuAD train candidates (stored with the model)
+combine the features and the reading scores. `CrossEncoderReranker` loads any local sentence-transformers
+CrossEncoder folder (`--reranker PATH`); nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +84,19 @@ def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, 
 
 
 @dataclass(frozen=True)
+class Reranked:
+    """A reranker's answer: `scores` (one per row) and named component scores (NaN where a row
+    was not scored by that component)."""
+
+    scores: np.ndarray
+    parts: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls) -> "Reranked":
+        return cls(np.zeros(0, dtype=np.float32))
+
+
+@dataclass(frozen=True)
 class FeatureReranker:
     """A weighted sum of `FEATURES`.
 
@@ -100,14 +119,20 @@ class FeatureReranker:
                            f"give one weight per feature, in the order {', '.join(FEATURES)}")
 
     def rerank(self, snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
-               dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
+               dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> Reranked:
         if len(rows) == 0:
-            return np.zeros(0, dtype=np.float32)
-        w = np.asarray(self.weights, dtype=np.float32)
+            return Reranked.empty()
+        return Reranked(self.features(snap, question, qvec, rows, dense, bm25) @ self.vector())
+
+    def vector(self) -> np.ndarray:
+        return np.asarray(self.weights, dtype=np.float32)
+
+    def features(self, snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
+                 dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
+        """The feature matrix this reranker weighs (answer signals for `signal_depth` rows)."""
         # the answer signals read passage text: the best-fused candidates only
-        F = feature_matrix(snap, question, qvec, rows, dense=dense, bm25=bm25,
-                           signal_depth=self.signal_depth if w[5:].any() else 0)
-        return F @ w
+        return feature_matrix(snap, question, qvec, rows, dense=dense, bm25=bm25,
+                              signal_depth=self.signal_depth if self.vector()[5:].any() else 0)
 
 
 class CrossEncoderReranker:
@@ -132,17 +157,72 @@ class CrossEncoderReranker:
             return self._model
 
     def rerank(self, snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
-               dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> np.ndarray:
+               dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> Reranked:
         if len(rows) == 0:
-            return np.zeros(0, dtype=np.float32)
+            return Reranked.empty()
         pairs = [(question, snap.passages[int(r)].text) for r in rows]
         scores = self.model().predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
-        return np.asarray(scores, dtype=np.float32).reshape(-1)
+        return Reranked(np.asarray(scores, dtype=np.float32).reshape(-1))
+
+
+@dataclass(frozen=True)
+class ReaderReranker:
+    """Features choose `read_depth` candidates; the reading model reads them; learned weights
+    combine both (qa/models/reader/reader.json, from training/train_reader.py on SQuAD train
+    candidates). Candidates it does not read keep the features' order below those it read."""
+
+    read_depth: int | None = None  # None: the depth the combination was learned at (reader.json)
+    name: str = "reader"
+    preselect: FeatureReranker = FeatureReranker()
+    folder: str | None = None  # None: the model shipped with qa
+
+    def reader(self):
+        from qa.search.reader import MODEL_DIR, shared_reader
+
+        return shared_reader(self.folder or MODEL_DIR)
+
+    def combination(self) -> tuple[list[str], np.ndarray]:
+        """The learned combination: the names of the columns it weighs (`FEATURES` names,
+        "features" for the features' weighted sum, "reader", "reader_span") and their weights."""
+        spec = self.reader().meta["combination"]
+        names, w = list(spec["features"]), np.asarray(spec["weights"], dtype=np.float32)
+        known = set(FEATURES) | {"features", "reader", "reader_span"}
+        if len(names) != len(w) or not set(names) <= known:
+            raise BadInput(f"the reading model's combination weighs {names} with {len(w)} weights; "
+                           f"each must be one of {', '.join(sorted(known))}: retrain it with "
+                           "training/train_reader.py")
+        return names, w
+
+    def rerank(self, snap: IndexSnapshot, question: str, qvec: np.ndarray | None, rows: np.ndarray,
+               dense: np.ndarray | None = None, bm25: np.ndarray | None = None) -> Reranked:
+        if len(rows) == 0:
+            return Reranked.empty()
+        from qa.search.reader import reads
+
+        F = self.preselect.features(snap, question, qvec, rows, dense, bm25)
+        base = F @ self.preselect.vector()
+        if not reads(question):  # English only: another script is ranked by the features
+            return Reranked(base)
+        depth = self.read_depth or int(self.reader().meta.get("read_depth", 20))
+        top = np.argsort(-base, kind="stable")[:depth]
+        passages = [snap.passages[int(r)] for r in rows[top]]
+        rank, span = self.reader().score(question, [(snap.articles[p.doc_id].title, p.text) for p in passages])
+        names, w = self.combination()
+        cols = {**{f: F[top, i] for i, f in enumerate(FEATURES)}, "features": base[top],
+                "reader": rank, "reader_span": span}
+        combined = np.stack([cols[n] for n in names], 1) @ w
+        # rows not read rank below every row read, in the features' order
+        out = (base - base.max() + combined.min() - 1.0).astype(np.float32)
+        out[top] = combined
+        parts = {"reader": np.full(len(rows), np.nan, np.float32), "reader_span": np.full(len(rows), np.nan, np.float32)}
+        parts["reader"][top], parts["reader_span"][top] = rank, span
+        return Reranked(out, parts)
 
 
 _CROSS: dict[str, CrossEncoderReranker] = {}
 RERANKERS: Registry[type] = Registry("reranker")
 RERANKERS.add("features", FeatureReranker)
+RERANKERS.add("reader", ReaderReranker)
 
 
 def get_reranker(spec: str | None):

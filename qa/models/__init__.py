@@ -1,0 +1,1 @@
+"""Model files that ship inside qa (the reading model: reader/, see its MODEL_CARD.md)."""

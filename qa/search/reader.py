@@ -1,0 +1,167 @@
+"""qa's reading model: a small BERT that reads question and passage together and scores them.
+
+The model (qa/models/reader/, trained by training/train_reader.py; MODEL_CARD.md there says on
+what) reads `question [SEP] title | passage` and gives two scores per pair:
+
+    rank   how well the passage answers the question (a cross-encoder logit)
+    span   how sure it is of an answer inside the passage (best start logit + best end logit
+           over the passage's word pieces: the SQuAD reading task it was also trained on)
+
+It ships as an int8 ONNX graph with its tokenizer; `reader.json` records both files' sha256,
+which are checked when the model loads (lazily, on the first question), so a damaged or swapped
+file is refused rather than read. Nothing is downloaded.
+
+`encode_pairs` is the one tokenisation of a pair, used here and by the training script, so the
+model reads at query time exactly what it was trained on. The model read only English (SQuAD),
+so a question written mostly in another script (`reads`) is ranked without it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import ModelCorrupt
+from qa.hashing import sha256_file
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "reader"
+MAX_TOKENS = 192  # question + title + passage word pieces; qa's passages aim at 120
+TITLE_SEP = " | "
+
+
+def reads(question: str) -> bool:
+    """Whether the reading model can read this question: most of its words are in Latin script
+    (a Russian or Greek question is left to the features; its word pieces would be noise)."""
+    from qa.text.language import script_of
+
+    words = re.findall(r"[^\W\d_]+", question)
+    return bool(words) and sum(script_of(w) == "latin" for w in words) * 2 >= len(words)
+
+
+def pair_text(title: str, text: str) -> tuple[str, int]:
+    """The second segment the model reads (title, separator, passage) and where the passage starts."""
+    title = " ".join((title or "").split())[:200]
+    head = f"{title}{TITLE_SEP}" if title else ""
+    return head + text, len(head)
+
+
+@dataclass
+class EncodedPairs:
+    """A padded batch of pairs: model inputs plus each pair's encoding (offsets, segments)."""
+
+    input_ids: np.ndarray
+    attention_mask: np.ndarray
+    token_type_ids: np.ndarray
+    encodings: list
+
+    def feed(self) -> dict[str, np.ndarray]:
+        return {"input_ids": self.input_ids, "attention_mask": self.attention_mask,
+                "token_type_ids": self.token_type_ids}
+
+
+def load_tokenizer(path: Path, max_tokens: int = MAX_TOKENS):
+    """The model's word-piece tokenizer, truncating only the passage side at `max_tokens`."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(path))
+    tok.enable_truncation(max_tokens, strategy="only_second")
+    tok.no_padding()
+    return tok
+
+
+def encode_pairs(tokenizer, questions: list[str], seconds: list[str]) -> EncodedPairs:
+    """Tokenise (question, second segment) pairs and pad them to the longest."""
+    encs = tokenizer.encode_batch(list(zip(questions, seconds)))
+    width = max((len(e.ids) for e in encs), default=0)
+    n = len(encs)
+    ids = np.zeros((n, width), dtype=np.int64)
+    mask = np.zeros((n, width), dtype=np.int64)
+    types = np.zeros((n, width), dtype=np.int64)
+    for i, e in enumerate(encs):
+        m = len(e.ids)
+        ids[i, :m], mask[i, :m], types[i, :m] = e.ids, 1, e.type_ids
+    return EncodedPairs(ids, mask, types, encs)
+
+
+class Reader:
+    """The shipped reading model; the ONNX session opens on the first `score`."""
+
+    def __init__(self, folder: str | Path = MODEL_DIR, threads: int = 0, batch_size: int = 32):
+        self.folder = Path(folder)
+        self.threads = threads
+        self.batch_size = batch_size
+        self._session = None
+        self._tokenizer = None
+        self._meta: dict | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def meta(self) -> dict:
+        """reader.json: file checksums, max tokens, the learned combination weights."""
+        if self._meta is None:
+            path = self.folder / "reader.json"
+            try:
+                self._meta = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as e:
+                raise ModelCorrupt(f"the reading model's {path} cannot be read ({e}); reinstall qa "
+                                   "or retrain it with training/train_reader.py") from None
+        return self._meta
+
+    def _check(self, name: str) -> Path:
+        path = self.folder / name
+        want = self.meta["files"][name]
+        got = sha256_file(path) if path.exists() else "missing"
+        if got != want:
+            raise ModelCorrupt(f"the reading model's {path} has sha256 {got}, not the recorded {want}; "
+                               "reinstall qa or retrain it with training/train_reader.py")
+        return path
+
+    def _load(self):
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+
+                model = self._check("model.onnx")
+                tok = self._check("tokenizer.json")
+                opts = ort.SessionOptions()
+                opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                if self.threads:
+                    opts.intra_op_num_threads = self.threads
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                self._tokenizer = load_tokenizer(tok, int(self.meta.get("max_tokens", MAX_TOKENS)))
+                self._session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+            return self._session, self._tokenizer
+
+    @property
+    def loaded(self) -> bool:
+        return self._session is not None
+
+    def score(self, question: str, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+        """(rank, span) scores of (title, passage text) pairs for one question."""
+        if not pairs:
+            return np.zeros(0, np.float32), np.zeros(0, np.float32)
+        session, tok = self._load()
+        seconds = [pair_text(t, x)[0] for t, x in pairs]
+        rank = np.zeros(len(pairs), np.float32)
+        span = np.zeros(len(pairs), np.float32)
+        for s in range(0, len(pairs), self.batch_size):
+            enc = encode_pairs(tok, [question] * len(seconds[s:s + self.batch_size]), seconds[s:s + self.batch_size])
+            r, sp = session.run(["rank", "span"], enc.feed())
+            rank[s:s + len(r)], span[s:s + len(r)] = r.reshape(-1), sp.reshape(-1)
+        return rank, span
+
+
+_READERS: dict[str, Reader] = {}
+
+
+def shared_reader(folder: str | Path = MODEL_DIR) -> Reader:
+    """One `Reader` per folder per process (the session is loaded once)."""
+    key = str(Path(folder).resolve())
+    if key not in _READERS:
+        _READERS[key] = Reader(folder)
+    return _READERS[key]

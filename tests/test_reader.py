@@ -1,0 +1,168 @@
+"""qa's reading model (qa/models/reader): shipped weights checked by sha256, what it reads, and
+the reading stage of the hybrid-read configuration."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from qa.errors import ModelCorrupt
+from qa.hashing import sha256_file
+from qa.search.reader import MODEL_DIR, Reader, encode_pairs, load_tokenizer, pair_text
+from qa.search.rerank import FEATURES, ReaderReranker, get_reranker
+
+# Question/passage sets written for this test (not from any training or evaluation set): the
+# answering passage first, then passages on the same topic that do not answer.
+SETS = [
+    ("Who won the regional election in Saxony?",
+     [("Saxony votes", "The Christian Democrats won the regional election in Saxony with 31 percent "
+       "of the vote, ahead of the far right, the electoral commission said on Monday."),
+      ("Saxony votes", "Turnout in Saxony was higher than at the last election, and polling stations "
+       "stayed open late in Dresden and Leipzig because of long queues."),
+      ("Saxony votes", "The campaign in Saxony was dominated by debates on energy prices, migration "
+       "and the future of the coal mines in Lusatia.")]),
+    ("How many people were evacuated because of the flood?",
+     [("River floods town", "About 4,000 people were evacuated from their homes as the river burst its "
+       "banks on Tuesday night, the fire service said."),
+      ("River floods town", "The river has flooded the old town three times in the past century, most "
+       "recently in 2002, when the water reached the cathedral steps."),
+      ("River floods town", "Forecasters expect more rain over the mountains this week, and the "
+       "authorities have asked residents to stay away from the embankments.")]),
+    ("When will the new bridge open to traffic?",
+     [("Bridge works", "Engineers finished testing the steel deck, and the city said the new bridge "
+       "will open to traffic in March next year after a final inspection."),
+      ("Bridge works", "The old bridge, built in 1931, was closed after inspectors found cracks in its "
+       "piers and corrosion in the cables."),
+      ("Bridge works", "Local shops have complained that the works cut them off from customers on the "
+       "other bank of the river for two years.")]),
+    pytest.param(
+        "Where did the leaders of the two countries meet?",
+        [("Summit", "The two presidents met in Geneva on Wednesday for their first face-to-face talks, "
+          "officials from both delegations said."),
+         ("Summit", "Relations between the two countries have been strained by sanctions, the expulsion "
+          "of diplomats and a dispute over cyber attacks."),
+         ("Summit", "Analysts said neither side expected a breakthrough, but both wanted to restore "
+          "channels of communication between their militaries.")],
+        # strict: this set starts to pass (and must be un-marked) once a reader gets it right
+        marks=pytest.mark.xfail(strict=True, reason="leaders/presidents: the 2-layer reader misses this "
+                                "paraphrase (written before the model was trained; bench/RESULTS.md)")),
+    ("What did the central bank do with interest rates?",
+     [("Central bank decision", "The central bank raised its key interest rate by half a percentage "
+       "point to 4.5 percent, its fourth increase this year, to fight inflation."),
+      ("Central bank decision", "Inflation reached 9 percent in the spring, driven by energy and food "
+       "prices, and wages have not kept pace with it."),
+      ("Central bank decision", "The bank's governor will testify before parliament next month about "
+       "the bank's forecasts and its independence.")]),
+]
+
+
+def test_shipped_reader_files_match_their_recorded_sha256():
+    meta = json.loads((MODEL_DIR / "reader.json").read_text())
+    for name, digest in meta["files"].items():
+        assert sha256_file(MODEL_DIR / name) == digest, name
+    names = meta["combination"]["features"]
+    assert len(meta["combination"]["weights"]) == len(names) and {"reader", "reader_span"} <= set(names)
+    assert set(names) <= set(FEATURES) | {"features", "reader", "reader_span"}
+    assert (MODEL_DIR / "model.onnx").stat().st_size <= 25 * 1024 * 1024
+
+
+def test_damaged_reader_weights_are_refused_at_load(tmp_path):
+    folder = tmp_path / "reader"
+    shutil.copytree(MODEL_DIR, folder)
+    data = bytearray((folder / "model.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "model.onnx").write_bytes(bytes(data))
+    with pytest.raises(ModelCorrupt, match="sha256"):
+        Reader(folder).score("q?", [("t", "some text")])
+
+
+def test_reader_loads_lazily():
+    r = Reader(MODEL_DIR)
+    assert not r.loaded
+    r.score("Who won?", [("t", "The Greens won.")])
+    assert r.loaded
+
+
+def test_pair_text_puts_the_title_before_the_passage_and_says_where_it_starts():
+    text, at = pair_text("  Bridge   works ", "The deck is done.")
+    assert text == "Bridge works | The deck is done." and text[at:] == "The deck is done."
+    assert pair_text("", "Body.") == ("Body.", 0)
+
+
+def test_encode_pairs_truncates_only_the_passage():
+    tok = load_tokenizer(MODEL_DIR / "tokenizer.json", max_tokens=32)
+    enc = encode_pairs(tok, ["who won the cup?", "why?"], ["word " * 200, "short passage"])
+    assert enc.input_ids.shape == (2, 32)
+    assert enc.attention_mask[1].sum() < 32 and enc.attention_mask[0].sum() == 32
+    first = enc.encodings[0]
+    assert first.sequence_ids.count(0) == len(tok.encode("who won the cup?").ids) - 2
+
+
+@pytest.mark.parametrize("question,passages", SETS, ids=[s.values[0] if hasattr(s, "values") else s[0] for s in SETS])
+def test_shipped_reader_puts_the_answering_passage_first(question, passages):
+    rank, span = Reader(MODEL_DIR).score(question, passages)
+    spec = json.loads((MODEL_DIR / "reader.json").read_text())["combination"]
+    w = dict(zip(spec["features"], spec["weights"]))
+    reading = w["reader"] * rank + w["reader_span"] * span  # the reading part of the learned combination
+    assert int(np.argmax(reading)) == 0, (rank, span)
+
+
+def test_hybrid_read_reads_with_the_reader_and_hits_carry_its_scores(built_index):
+    hits = built_index.search("Who won the cup final?", k=3, config="hybrid-read")
+    assert hits[0].doc_id == "football"
+    assert {"reader", "reader_span", "rerank"} <= set(hits[0].scores)
+    assert hits[0].score == pytest.approx(hits[0].scores["rerank"])
+    plain = built_index.search("Who won the cup final?", k=3)  # the default: features alone
+    assert "reader" not in plain[0].scores and "rerank" in plain[0].scores
+
+
+def test_reader_reranker_reads_only_its_depth_and_puts_unread_rows_below(built_index):
+    snap = built_index.snapshot
+    rows = np.arange(len(snap.passages))
+    q = "When did the probe reach Mars orbit?"
+    qv = built_index.embedder.embed_batch([q])[0]
+    got = ReaderReranker(read_depth=2).rerank(snap, q, qv, rows)
+    read = np.isfinite(got.parts["reader"])
+    assert read.sum() == 2 and np.isfinite(got.parts["reader_span"]).sum() == 2
+    assert got.scores[read].min() > got.scores[~read].max()
+
+
+def test_reader_is_a_registered_reranker_and_hybrid_read_uses_it():
+    from qa.search.pipeline import PIPELINES
+
+    assert isinstance(get_reranker("reader"), ReaderReranker)
+    assert PIPELINES.get("hybrid-read").reranker == "reader"
+    assert PIPELINES.get("hybrid-rerank").reranker == "features"
+
+
+def test_reader_combination_of_the_wrong_length_is_refused(tmp_path):
+    from qa.errors import BadInput
+
+    folder = tmp_path / "reader"
+    shutil.copytree(MODEL_DIR, folder)
+    meta = json.loads((folder / "reader.json").read_text())
+    meta["combination"]["weights"] = meta["combination"]["weights"][:-1]
+    (folder / "reader.json").write_text(json.dumps(meta))
+    with pytest.raises(BadInput, match="retrain"):
+        ReaderReranker(folder=str(folder)).combination()
+    other = tmp_path / "other"
+    shutil.copytree(MODEL_DIR, other)
+    meta["combination"] = {"features": ["reader", "nonsense"], "weights": [1.0, 1.0]}
+    (other / "reader.json").write_text(json.dumps(meta))
+    with pytest.raises(BadInput, match="nonsense"):
+        ReaderReranker(folder=str(other)).combination()
+
+
+def test_reader_reads_english_questions_and_leaves_other_scripts_to_the_features():
+    from qa.search.reader import reads
+
+    assert reads("Who won the cup final?") and reads("Кто is Putin?")
+    assert not reads("Что предложила Россия по декарбонизации?") and not reads("2021?")
+
+
+def test_a_russian_question_is_ranked_by_the_features_alone(built_index):
+    hits = built_index.search("Что предложила Россия?", k=2, config="hybrid-read")
+    assert hits and all("reader" not in h.scores for h in hits)

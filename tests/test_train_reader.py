@@ -1,0 +1,80 @@
+"""training/train_reader.py end to end on a tiny SQuAD-format sample and a tiny random BERT:
+every stage runs and the packaged reader loads (CI never trains the real one)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+
+TOPICS = [
+    ("Harbour_Bridge", "The harbour bridge opened in 1932 after eight years of work. It carries rail and road traffic.",
+     "Its steel arch was built by a firm from Middlesbrough. Painting it takes ten years.",
+     [("When did the harbour bridge open?", "1932"), ("Who built the steel arch?", "a firm from Middlesbrough")]),
+    ("Tea", "Tea was first drunk in China as a medicine. It reached Europe in the seventeenth century.",
+     "Green tea is not oxidised, while black tea is fully oxidised before drying.",
+     [("Where was tea first drunk?", "China"), ("Which tea is fully oxidised?", "black tea")]),
+    ("Glacier", "The glacier has lost a third of its volume since 1980, according to the survey.",
+     "Meltwater from the glacier feeds the river that supplies the valley's farms.",
+     [("How much volume has the glacier lost?", "a third"), ("What does the meltwater feed?", "the river")]),
+    ("Chess", "The tournament was won by a sixteen-year-old from Chennai on the last day.",
+     "Play started late because the hall's lights failed in the morning.",
+     [("Who won the tournament?", "a sixteen-year-old from Chennai"), ("Why did play start late?", "the hall's lights failed")]),
+]
+
+
+def squad_file(path):
+    data = []
+    for title, p1, p2, qas in TOPICS:
+        paras = []
+        for n, ctx in enumerate((p1, p2)):
+            items = [{"id": f"{title}-{n}-{i}", "question": q,
+                      "answers": [{"text": a, "answer_start": ctx.index(a)}]}
+                     for i, (q, a) in enumerate(qas) if a in ctx]
+            paras.append({"context": ctx, "qas": items})
+        data.append({"title": title, "paragraphs": paras})
+    path.write_text(json.dumps({"version": "1.1", "data": data}))
+    return path
+
+
+def tiny_bert(folder):
+    from transformers import BertConfig, BertModel
+
+    cfg = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=256)
+    BertModel(cfg).save_pretrained(str(folder))
+    shutil.copy(ROOT / "qa" / "models" / "reader" / "tokenizer.json", folder / "tokenizer.json")
+    return folder
+
+
+@pytest.mark.slow
+def test_training_script_runs_every_stage_on_a_tiny_sample(tmp_path):
+    from qa.hashing import sha256_file
+    from qa.search.reader import Reader
+    from qa.search.rerank import FEATURES
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, str(ROOT / "training" / "train_reader.py"), "--work", str(tmp_path / "work"),
+           "--out", str(out), "--squad", str(squad_file(tmp_path / "squad.json")),
+           "--start", str(tiny_bert(tmp_path / "start")), "--validation-articles", "1",
+           "--combination-articles", "1", "--reader-articles", "2", "--max-steps", "3"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    meta = json.loads((out / "reader.json").read_text())
+    assert meta["training"]["steps"] == 3 and meta["training"]["seed"] == 13
+    names = meta["combination"]["features"]
+    assert len(meta["combination"]["weights"]) == len(names) and names[-2:] == ["reader", "reader_span"]
+    assert set(names[:-2]) <= set(FEATURES) | {"features"}
+    for name, digest in meta["files"].items():
+        assert sha256_file(out / name) == digest
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "CC BY-SA 4.0" in card and "3 steps" in card
+    assert "step 3/3" in (tmp_path / "work" / "train.log").read_text()
+    rank, span = Reader(out).score("When did the bridge open?", [("Bridge", "It opened in 1932."), ("Tea", "Tea is old.")])
+    assert rank.shape == (2,) and np.isfinite(rank).all() and np.isfinite(span).all()
