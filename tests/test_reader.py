@@ -101,6 +101,14 @@ def test_encode_pairs_truncates_only_the_passage():
     assert first.sequence_ids.count(0) == len(tok.encode("who won the cup?").ids) - 2
 
 
+def test_a_very_long_question_is_clipped_not_an_error():
+    rank, span = Reader(MODEL_DIR).score("why " * 1000 + "?", [("t", "A passage."), ("u", "Another one.")])
+    assert rank.shape == (2,) and np.isfinite(rank).all() and np.isfinite(span).all()
+    tok = load_tokenizer(MODEL_DIR / "tokenizer.json", max_tokens=32)
+    enc = encode_pairs(tok, ["why " * 1000], ["a passage of a few words"])
+    assert enc.input_ids.shape == (1, 32) and 1 in enc.encodings[0].sequence_ids
+
+
 @pytest.mark.parametrize("question,passages", SETS, ids=[s.values[0] if hasattr(s, "values") else s[0] for s in SETS])
 def test_shipped_reader_puts_the_answering_passage_first(question, passages):
     rank, span = Reader(MODEL_DIR).score(question, passages)

@@ -65,11 +65,13 @@ class EncodedPairs:
 
 
 def load_tokenizer(path: Path, max_tokens: int = MAX_TOKENS):
-    """The model's word-piece tokenizer, truncating only the passage side at `max_tokens`."""
+    """The model's word-piece tokenizer, cutting a pair to `max_tokens` from its longer side: the
+    passage, for any question shorter than it (a question longer than the limit is cut too,
+    where cutting only the passage could not make the pair fit)."""
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(path))
-    tok.enable_truncation(max_tokens, strategy="only_second")
+    tok.enable_truncation(max_tokens, strategy="longest_first")
     tok.no_padding()
     return tok
 
@@ -114,7 +116,7 @@ class Reader:
 
     def _check(self, name: str) -> Path:
         path = self.folder / name
-        want = self.meta["files"][name]
+        want = (self.meta.get("files") or {}).get(name, "unrecorded")
         got = sha256_file(path) if path.exists() else "missing"
         if got != want:
             raise ModelCorrupt(f"the reading model's {path} has sha256 {got}, not the recorded {want}; "
