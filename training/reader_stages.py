@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 import data as D
-from qa.search.reader import MAX_TOKENS, encode_pairs, load_tokenizer, pair_text
+from qa.search.reader import MAX_TOKENS, encode_pairs, load_tokenizer, pair_text, score_pairs
 
 log = logging.getLogger("train_reader")
 NEGATIVES = 7  # hard negatives per question in the listwise loss
@@ -126,14 +126,12 @@ def batch_of(snap, tok, examples, rng):
         chosen = [p] + rng.sample(negs, min(NEGATIVES, len(negs)))
         while len(chosen) < NEGATIVES + 1:  # pad short lists by repeating a negative
             chosen.append(rng.choice(negs))
-        for c in chosen:
-            psg = snap.passages[c]
-            text, off = pair_text(snap.articles[psg.doc_id].title, psg.text)
-            qs.append(q.text)
-            seconds.append(text)
-        psg = snap.passages[p]
+        texts = [pair_text(snap.articles[snap.passages[c].doc_id].title, snap.passages[c].text) for c in chosen]
+        qs += [q.text] * len(chosen)
+        seconds += [text for text, _ in texts]
+        psg, off = snap.passages[p], texts[0][1]  # the positive is chosen first
         sp = next((s for s in q.spans if psg.char_start <= s[0] and s[1] <= psg.char_end), None)
-        span_targets.append((off_of(snap, psg), (sp[0] - psg.char_start, sp[1] - psg.char_start)) if sp else None)
+        span_targets.append((off, (sp[0] - psg.char_start, sp[1] - psg.char_start)) if sp else None)
     enc = encode_pairs(tok, qs, seconds)
     starts, ends = [], []
     for k, t in enumerate(span_targets):
@@ -141,10 +139,6 @@ def batch_of(snap, tok, examples, rng):
         starts.append(got[0] if got else -100)
         ends.append(got[1] if got else -100)
     return enc, torch.tensor(starts), torch.tensor(ends)
-
-
-def off_of(snap, psg) -> int:
-    return pair_text(snap.articles[psg.doc_id].title, psg.text)[1]
 
 
 def tensors(enc):
@@ -275,10 +269,7 @@ def read_lists(session, tok, snap, questions, rows, depth=READ_DEPTH, batch=64):
     for i, q in enumerate(questions):
         rr = [int(r) for r in rows[i][:depth] if r >= 0]
         seconds = [pair_text(snap.articles[snap.passages[r].doc_id].title, snap.passages[r].text)[0] for r in rr]
-        for s in range(0, len(rr), batch):
-            enc = encode_pairs(tok, [q.text] * len(seconds[s:s + batch]), seconds[s:s + batch])
-            a, b = session.run(["rank", "span"], enc.feed())
-            rank[i, s:s + len(a)], span[i, s:s + len(a)] = a.reshape(-1), b.reshape(-1)
+        rank[i, :len(rr)], span[i, :len(rr)] = score_pairs(session, tok, q.text, seconds, batch)
     return rank, span
 
 
@@ -363,8 +354,7 @@ def mlp_scores(m: dict, X: np.ndarray) -> np.ndarray:
 
 
 def run(args, inputs, arts, splits, index, stages) -> None:
-    import onnxruntime as ort
-
+    from qa.embedders.onnx_runtime import cpu_session
     from qa.search.rerank import FEATURES, FeatureReranker
 
     if "reader" in stages:
@@ -372,10 +362,7 @@ def run(args, inputs, arts, splits, index, stages) -> None:
     net = load_trained(args, inputs)
     if "export" in stages or not (args.work / "onnx" / "model.onnx").exists():
         export(args, inputs, net)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, args.threads)
-    session = ort.InferenceSession(str(args.work / "onnx" / "model.onnx"), opts,
-                                   providers=["CPUExecutionProvider"])
+    session = cpu_session(args.work / "onnx" / "model.onnx", max(1, args.threads))
     tok = load_tokenizer(args.work / "onnx" / "tokenizer.json", MAX_TOKENS)
     snap = index.snapshot
     fw = np.asarray(FeatureReranker().weights, np.float32)
@@ -447,7 +434,7 @@ def package(args, inputs, report: dict, names: list[str], weights: np.ndarray) -
         "read_depth": READ_DEPTH,
         "combination": {"features": names, "weights": [round(float(x), 6) for x in weights]},
         "training": {"seed": args.seed, **trained, "validation": report,
-                     "inputs": {k: {"file": str(v.name), "sha256": D.sha256(v)} for k, v in inputs.items()}},
+                     "inputs": {k: {"file": str(v.name), "sha256": D.sha256_file(v)} for k, v in inputs.items()}},
     }
     (tmp / "reader.json").write_text(json.dumps(meta, indent=2) + "\n")
     (tmp / "MODEL_CARD.md").write_text(model_card(args, inputs, meta))

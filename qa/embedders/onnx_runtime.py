@@ -42,6 +42,23 @@ def cache_root() -> Path:
     return Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "qa").expanduser()
 
 
+def cpu_session(model: Path, threads: int | None = None):
+    """An ONNX Runtime CPU session of `model`, all graph optimisations on, idle threads asleep.
+
+    Idle ORT threads spin by default; on 2 cores that spinning steals the CPU from FAISS's and
+    numpy's threads right after each question is encoded (10k passages: dense p50 16.8 -> 5.2 ms
+    with it off) and it does not help batch embedding either (97-99 vs 108-110 texts/s measured).
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+
+
 def _export(model_dir: Path, out: Path, quantize: bool) -> None:
     """Write `out/model.onnx`: encoder + mean pooling + L2 norm, optionally int8-quantised."""
     import torch
@@ -169,19 +186,7 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         """The ONNX Runtime session (first call exports if needed and loads; thread-safe)."""
         with self._lock:
             if self._session is None:
-                import onnxruntime as ort
-
-                opts = ort.SessionOptions()
-                opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                if self.threads:
-                    opts.intra_op_num_threads = self.threads
-                # Idle ORT threads spin by default; on 2 cores that spinning steals the CPU
-                # from FAISS's and numpy's threads right after each question is encoded
-                # (10k passages: dense p50 16.8 -> 5.2 ms with it off) and it does not help
-                # batch embedding either (97-99 vs 108-110 texts/s measured).
-                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                self._session = ort.InferenceSession(str(self.ensure_model()), opts,
-                                                     providers=["CPUExecutionProvider"])
+                self._session = cpu_session(self.ensure_model(), self.threads)
             return self._session
 
     def model(self):

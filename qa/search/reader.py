@@ -90,6 +90,18 @@ def encode_pairs(tokenizer, questions: list[str], seconds: list[str]) -> Encoded
     return EncodedPairs(ids, mask, types, encs)
 
 
+def score_pairs(session, tokenizer, question: str, seconds: list[str],
+                batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """(rank, span) of one question against second segments (`pair_text`), `batch_size` at a time."""
+    rank = np.zeros(len(seconds), np.float32)
+    span = np.zeros(len(seconds), np.float32)
+    for s in range(0, len(seconds), batch_size):
+        part = seconds[s:s + batch_size]
+        r, sp = session.run(["rank", "span"], encode_pairs(tokenizer, [question] * len(part), part).feed())
+        rank[s:s + len(part)], span[s:s + len(part)] = r.reshape(-1), sp.reshape(-1)
+    return rank, span
+
+
 class Reader:
     """The shipped reading model; the ONNX session opens on the first `score`."""
 
@@ -126,17 +138,12 @@ class Reader:
     def _load(self):
         with self._lock:
             if self._session is None:
-                import onnxruntime as ort
+                from qa.embedders.onnx_runtime import cpu_session
 
                 model = self._check("model.onnx")
                 tok = self._check("tokenizer.json")
-                opts = ort.SessionOptions()
-                opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                if self.threads:
-                    opts.intra_op_num_threads = self.threads
-                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._tokenizer = load_tokenizer(tok, int(self.meta.get("max_tokens", MAX_TOKENS)))
-                self._session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+                self._session = cpu_session(model, self.threads)
             return self._session, self._tokenizer
 
     @property
@@ -148,14 +155,7 @@ class Reader:
         if not pairs:
             return np.zeros(0, np.float32), np.zeros(0, np.float32)
         session, tok = self._load()
-        seconds = [pair_text(t, x)[0] for t, x in pairs]
-        rank = np.zeros(len(pairs), np.float32)
-        span = np.zeros(len(pairs), np.float32)
-        for s in range(0, len(pairs), self.batch_size):
-            enc = encode_pairs(tok, [question] * len(seconds[s:s + self.batch_size]), seconds[s:s + self.batch_size])
-            r, sp = session.run(["rank", "span"], enc.feed())
-            rank[s:s + len(r)], span[s:s + len(r)] = r.reshape(-1), sp.reshape(-1)
-        return rank, span
+        return score_pairs(session, tok, question, [pair_text(t, x)[0] for t, x in pairs], self.batch_size)
 
 
 _READERS: dict[str, Reader] = {}
