@@ -13,12 +13,13 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from qa.embedders import Embedder, get_embedder
 from qa.embedders.question_cache import QuestionEncoder
-from qa.errors import BadInput, QAError
+from qa.errors import BadInput, IndexCorrupt, IndexNotFound, QAError
 from qa.ingest.reader import IngestReport, ingest
 from qa.settings import DEFAULT_INDEX_DIR, Settings
 from qa.storage.builder import BuildStats, Progress, add_sources, build_index
@@ -27,6 +28,8 @@ from qa.storage.snapshot import IndexSnapshot, open_snapshot
 from qa.storage.tables import ArticleTable, PassageTable
 from qa.storage.vector_stores import store_spec
 from qa.types import Article, Hit
+
+OPEN_ATTEMPTS = 3  # reads of the folder when builds are swapped in while one is read
 
 
 class Index:
@@ -88,9 +91,24 @@ class Index:
         snapshot, embedder = cls._open(IndexFolder(folder), embedder, settings, verify)
         return cls(snapshot, embedder)
 
-    @staticmethod
-    def _open(folder: IndexFolder, embedder: Embedder | None, settings: Settings | None,
+    @classmethod
+    def _open(cls, folder: IndexFolder, embedder: Embedder | None, settings: Settings | None,
               verify: bool = True) -> tuple[IndexSnapshot, Embedder]:
+        """Open the build in place; again when another build was committed while it was being
+        read (a build committing in steps swaps one in every minute or so), so a reader never
+        takes a mix of two builds for a damaged index."""
+        for attempt in range(OPEN_ATTEMPTS):
+            before = folder.signature()
+            try:
+                return cls._open_once(folder, embedder, settings, verify)
+            except (IndexCorrupt, IndexNotFound):
+                if attempt + 1 == OPEN_ATTEMPTS or folder.signature() in (before, None):
+                    raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _open_once(folder: IndexFolder, embedder: Embedder | None, settings: Settings | None,
+                   verify: bool) -> tuple[IndexSnapshot, Embedder]:
         manifest = folder.read_manifest()
         model = manifest.get("model", {})
         if embedder is None:
@@ -107,8 +125,12 @@ class Index:
     @classmethod
     def build(cls, paths: list[str | Path], folder: str | Path = DEFAULT_INDEX_DIR,
               embedder: Embedder | None = None, settings: Settings | None = None,
-              rebuild: bool = False, progress: Progress | None = None) -> "Index":
+              rebuild: bool = False, progress: Progress | None = None,
+              on_step: Callable[[int, int], None] | None = None) -> "Index":
         """Ingest `paths` and make the index at `folder` hold exactly those articles.
+
+        A long build commits in steps (qa.storage.steps), so the folder answers while it builds;
+        `on_step(articles still to embed, articles)` is called after each step.
 
         Raises:
             BadInput: no article could be read from `paths` (the message lists why per file).
@@ -123,9 +145,11 @@ class Index:
             reasons = "; ".join(f"{p}: {r}" for p, r in report.problems[:5]) or "no supported files"
             raise BadInput(f"nothing to index in {', '.join(map(str, paths))} ({reasons})")
         stats = build_index(report.articles, folder, embedder, settings, rebuild=rebuild, progress=progress,
-                            sources=list(paths))
+                            sources=list(paths), on_step=on_step)
         stats.stages = {"read": read_seconds, **stats.stages}
         stats.seconds += read_seconds
+        if stats.first_step_seconds is not None:
+            stats.first_step_seconds += read_seconds
         index = cls.load(folder, embedder=embedder, settings=settings)
         index.last_build, index.last_ingest = stats, report
         return index
@@ -206,13 +230,27 @@ class Index:
         sig = self.index_folder.signature()
         return sig is not None and sig != self._loaded_signature
 
+    def refresh(self) -> bool:
+        """Pick up a build another process committed (a re-index, or the next step of a build
+        still embedding); keep serving the loaded one if that fails. Returns True when a newer
+        build was loaded. Searches call it first unless `auto_reload` is off."""
+        if not self.is_stale():
+            return False
+        try:
+            self.reload()
+        except QAError as e:
+            logging.getLogger("qa").warning("kept the loaded index; reload failed: %s", e)
+            return False
+        return True
+
     def _maybe_reload(self) -> None:
-        """Pick up a re-index done by another process; keep serving the old one if it fails."""
-        if self.auto_reload and self.is_stale():
-            try:
-                self.reload()
-            except QAError as e:
-                logging.getLogger("qa").warning("kept the loaded index; reload failed: %s", e)
+        if self.auto_reload:
+            self.refresh()
+
+    def still_embedding(self) -> dict[str, int]:
+        """How much of the loaded build is still being embedded (`IndexSnapshot.still_embedding`):
+        {"articles", "passages", "articles_total"}; zeros for a complete index."""
+        return self.snapshot.still_embedding()
 
     # ---- searching ------------------------------------------------------------------------
 

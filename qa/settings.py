@@ -27,6 +27,12 @@ class Settings:
     embed_title: bool = True
     sentence_vectors: bool = True  # embed each sentence at index time for the highlighter
     batch_size: int = 32
+    # A long build commits in steps (qa.storage.steps): what is read is keyword-searchable at
+    # once, and embedded passages join the dense index at most every `step_seconds` (0: one
+    # commit at the end). Passages are embedded in groups of whole articles of about
+    # `step_passages` passages (one shard), in article order.
+    step_seconds: float = 60.0
+    step_passages: int = 256
     # Embedding backend: torch (sentence-transformers fp32), onnx (fp32) or onnx-int8 (quantised).
     # onnx-int8: ~3.5x torch's throughput, SciFact nDCG@10 within 0.006 of torch (bench/RESULTS.md)
     backend: str = "onnx-int8"

@@ -1,5 +1,6 @@
-"""Kill `qa index` with SIGKILL at several points: the previous index keeps answering and the
-rerun embeds only what no finished shard holds."""
+"""Kill `qa index` with SIGKILL at several points: the last committed build (a step of the
+killed one, or the index before it) keeps answering and the rerun embeds only what neither it
+nor a finished shard holds."""
 
 import json
 import os
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa import Index
@@ -44,59 +46,73 @@ def _wait_for(pred, proc, timeout=60.0):
 
 
 def _shards(ix):
-    return sorted((ix / ".partial").glob("shard-*.json")) if (ix / ".partial").exists() else []
+    return sorted((ix / ".partial").rglob("shard-*.json")) if (ix / ".partial").exists() else []
 
 
-def _ask_old_index_still_answers(ix, expected_articles):
+def _ask_the_last_committed_build_answers(ix):
+    """`qa ask` answers from what is committed; returns the answer's "pending" counts."""
     r = subprocess.run([sys.executable, "-m", "tests.support.qa_cli", "ask", "topic 3 report", "--index", str(ix),
                         "--json"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["hits"]
-    assert len(Index.load(ix, embedder=HashEmbedder()).articles) == expected_articles
+    answer = json.loads(r.stdout)
+    assert answer["hits"]
+    return answer["pending"]
 
 
-def test_sigkill_during_index_keeps_previous_index_and_resumes(tmp_path):
+def _embedded_keys(ix):
+    """The embedding keys whose vectors the committed index holds (not those still pending)."""
+    from qa.storage.folder import IndexFolder
+    from qa.storage.tables import iter_records
+
+    folder = IndexFolder(ix)
+    pending = set(np.load(folder.pending_file).tolist()) if folder.pending_file.exists() else set()
+    keys = {p["embed_key"] for i, p in enumerate(iter_records(folder.passages_file)) if i not in pending}
+    return keys | {k.decode() for k in np.load(folder.sentence_file("keys")).tolist() if k}
+
+
+def test_sigkill_during_index_keeps_every_committed_step_and_resumes(tmp_path):
     corpus, ix = tmp_path / "corpus", tmp_path / "ix"
     corpus.mkdir()
     (corpus / "old.jsonl").write_text(_records(0, 50))
-    first = Index.build([corpus], ix, embedder=HashEmbedder())
-    old_passages = len(first.passages)
-    old_texts = old_passages + first.manifest["counts"]["sentences"]  # passages + highlight sentences
+    Index.build([corpus], ix, embedder=HashEmbedder())
     (corpus / "new.jsonl").write_text(_records(50, 1200))
 
-    # 1) killed after the first shard of new embeddings was saved
+    # 1) killed after the first shard of new embeddings was saved: the build's first step (every
+    #    article searchable by keywords, none of the new ones embedded yet) was committed before it
     proc = _start_index(corpus, ix)
     assert _wait_for(lambda: len(_shards(ix)) >= 1, proc), proc.stderr.read().decode()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    _ask_old_index_still_answers(ix, 50)
+    pending = _ask_the_last_committed_build_answers(ix)
+    assert pending["articles"] == 1200 and pending["articles_total"] == 1250
+    assert len(Index.load(ix, embedder=HashEmbedder()).articles) == 1250
 
-    # 2) killed again a few shards later
+    # 2) killed again a few shards later: its first step already holds what run 1 saved
     proc = _start_index(corpus, ix)
     n0 = len(_shards(ix))
     assert _wait_for(lambda: len(_shards(ix)) >= n0 + 2, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    _ask_old_index_still_answers(ix, 50)
+    assert _ask_the_last_committed_build_answers(ix)["articles"] < 1200
 
-    # 3) killed while the new folder is being written (after embedding)
+    # 3) killed while a new build folder is being written (a step commit)
     proc = _start_index(corpus, ix)
     assert _wait_for(lambda: any(p.name.startswith(".ix.tmp-") for p in tmp_path.iterdir()), proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    _ask_old_index_still_answers(ix, 50)
+    _ask_the_last_committed_build_answers(ix)
 
-    saved = sum(len(json.loads(p.read_text())["keys"]) for p in _shards(ix))
-    assert saved > 0
+    saved = {k for p in _shards(ix) for k in json.loads(p.read_text())["keys"]}
+    reusable = _embedded_keys(ix) | saved
     emb = HashEmbedder()
     final = Index.build([corpus], ix, embedder=emb)
     stats = final.last_build
-    assert len(final.articles) == 1250
-    # every text saved in a shard or held by the old index is reused; only the rest is embedded
+    assert len(final.articles) == 1250 and final.still_embedding()["articles"] == 0
+    # every text the committed steps hold or a shard saved is reused; only the rest is embedded
     texts = len(final.passages) + final.manifest["counts"]["sentences"]
     embedded = stats.embedded + stats.sentences_embedded
-    assert texts - embedded == old_texts + saved
+    assert texts - embedded == len(reusable)
     assert embedded == emb.embedded
     assert not (ix / ".partial").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ix.tmp-")]
@@ -107,7 +123,7 @@ def test_full_disk_gives_one_error_and_keeps_the_previous_index(corpus_dir, tmp_
                                                               monkeypatch, capsys):
     import errno
 
-    import qa.storage.builder as builder
+    import qa.storage.writer as writer
     from qa.errors import IndexWriteError
 
     ix = Index.build([corpus_dir], tmp_path / "ix", embedder=fake_embedder)
@@ -117,7 +133,7 @@ def test_full_disk_gives_one_error_and_keeps_the_previous_index(corpus_dir, tmp_
     def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device", "passages.jsonl")
 
-    monkeypatch.setattr(builder, "write_tables", full)
+    monkeypatch.setattr(writer, "write_tables", full)
     with pytest.raises(IndexWriteError, match="no space left.*previous index is unchanged"):
         Index.build([corpus_dir], tmp_path / "ix", embedder=fake_embedder)
     assert len(Index.load(tmp_path / "ix", embedder=fake_embedder).articles) == before

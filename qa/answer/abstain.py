@@ -72,7 +72,7 @@ def confidence(hits: Sequence[Hit]) -> float:
 
 def top_cosines(snap: IndexSnapshot, encoder: QuestionEncoder, questions: Sequence[str]) -> np.ndarray:
     """Best cosine each question reaches over the whole index (exact, via the vector store)."""
-    if not len(snap.passages):
+    if not len(snap.passages) or not len(snap.dense):  # nothing embedded yet
         return np.zeros(len(questions), dtype=np.float32)
     scores, _ = snap.dense.search_batch(encoder.encode(list(questions)), 1)
     return scores[:, 0]
@@ -122,6 +122,11 @@ def verdict(snap: IndexSnapshot, encoder: QuestionEncoder, question: str,
     unseen-terms penalty. The question is encoded alone: int8 activations are quantised per
     batch, so a question's vector, and a verdict at the margin, would move with batch-mates.
     """
+    if len(snap.passages) and not len(snap.dense):
+        # a build that has embedded nothing yet (its first step): no evidence to weigh; the
+        # answer's "pending" says its hits were found by keywords only
+        return {"answerable": True, "confidence": 0.0, "threshold": 0.0,
+                "unseen_terms": unseen_terms(snap, question)[0]}
     best = question_confidence(snap, encoder, question)
     if hits:
         best = max(best, confidence(hits))

@@ -111,6 +111,7 @@ def candidates_batch(snap: IndexSnapshot, pipeline: Pipeline, questions: list[st
         # Exact component scores for every candidate, whichever retriever found it.
         if qvecs is not None and len(rows):
             dense_s = np.asarray(snap.vectors[rows] @ qvecs[qi], dtype=np.float32)
+            dense_s[snap.pending_mask(rows)] = np.nan  # not embedded yet: found by keywords, no cosine
         else:
             dense_s = np.full(len(rows), np.nan, dtype=np.float32)
         bm25_s = bm25_full[qi][rows] if len(rows) else np.zeros(0, np.float32)

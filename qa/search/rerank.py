@@ -36,7 +36,8 @@ def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, 
                    signal_depth: int | None = None) -> np.ndarray:
     """(len(rows), len(FEATURES)) features of candidate passages for one question.
 
-    dense      cosine of passage and question
+    dense      cosine of passage and question (for a passage not embedded yet, the median of
+               the embedded candidates')
     bm25       passage BM25 relative to the best candidate's
     doc_bm25   whole-article BM25 of the passage's article, relative to the best candidate article's
     doc_dense  best cosine among the candidates of the same article (document-level evidence)
@@ -53,10 +54,15 @@ def feature_matrix(snap: IndexSnapshot, question: str, qvec: np.ndarray | None, 
     F = np.zeros((n, len(FEATURES)), dtype=np.float32)
     if n == 0:
         return F
-    if dense is not None and np.isfinite(dense).all():
-        F[:, 0] = dense
+    pending = snap.pending_mask(rows)  # passages of a build still embedding: no cosine yet
+    if dense is not None and np.isfinite(dense[~pending]).all():
+        F[:, 0] = np.nan_to_num(dense)
     elif qvec is not None:
         F[:, 0] = np.asarray(snap.vectors[rows] @ qvec, dtype=np.float32)
+    if pending.any():
+        # they take the embedded candidates' median cosine, so their keywords and answer
+        # signals rank them, neither pushed down nor lifted by a cosine they do not have
+        F[pending, 0] = np.median(F[~pending, 0]) if (~pending).any() else 0.0
     bm = bm25 if bm25 is not None else snap.sparse.scores(question)[rows]
     F[:, 1] = bm / bm.max() if bm.max() > 0 else 0.0
     arts = snap.passage_article[rows]

@@ -3,6 +3,10 @@
 Each passage's embedding key is a hash of the model weights and the exact text embedded, so an
 unchanged article is never embedded twice: vectors come from the previous index, or from the
 shards an interrupted build left in `index/.partial/`, and only the rest goes to the model.
+
+The rest is embedded in groups of whole articles, in article order, through one seam
+(`embed_articles`); a long build commits in steps between groups (qa.storage.steps), so the
+index answers while it builds, and qa.storage.writer writes each commit.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -25,13 +28,14 @@ from qa.settings import FORMAT_VERSION, Settings
 from qa.embedders.base import Embedder
 from qa.embedders.engines import ENGINES
 from qa.errors import IndexWriteError, QAError
-from qa.storage.bm25 import SparseIndex
-from qa.storage.vector_stores import create_store, drop_replaced, row_meta, spec_matches
-from qa.storage.tables import iter_records, write_tables
+from qa.storage.vector_stores import spec_matches
+from qa.storage.tables import iter_records
 from qa.storage.sentence_vectors import (SentenceCache, SentencePlan, plan_in_context, plan_sentences,
-                                         save_sentences, sentence_key)
+                                         sentence_key)
 from qa.storage.folder import IndexFolder
 from qa.storage.progress import BuildProgress, Progress
+from qa.storage.steps import StepSchedule, embed_in_steps, embedding_groups, group_progress
+from qa.storage.writer import BuildContent, BuildWriter
 from qa.hashing import content_hash
 from qa.ingest.web import is_url
 from qa.types import Article, Passage
@@ -54,6 +58,9 @@ class BuildStats:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     up_to_date: bool = False
+    resumed: int = 0  # articles the previous index (a build cut short) had not embedded yet
+    steps: int = 0  # commits made while embedding (qa.storage.steps), before the final one
+    first_step_seconds: float | None = None  # from the start until the first step was committed
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage (the profile)
 
@@ -89,15 +96,18 @@ def _load_previous(target: IndexFolder, fingerprint: str, dim: int,
         if model.get("fingerprint") == fingerprint and model.get("dim") == dim:
             vecs = np.load(target.vectors_file, mmap_mode="r", allow_pickle=False)
             keys = [p["embed_key"] for p in iter_records(target.passages_file)]
+            # a build cut short between its steps: its pending rows hold no vector yet
+            pending = set(np.load(target.pending_file, allow_pickle=False).tolist()) \
+                if manifest.get("pending") else set()
             if len(keys) == len(vecs):
-                cache.update(zip(keys, vecs))
+                cache.update((k, v) for i, (k, v) in enumerate(zip(keys, vecs)) if i not in pending)
             if sentences:
                 stored = SentenceCache(target, dim)
         hashes = {a["doc_id"]: a.get("content_hash", "") for a in iter_records(target.articles_file)}
     except (QAError, OSError, ValueError, KeyError):
         pass  # no usable previous index: everything is embedded
     partial = target.partial_dir
-    for meta in sorted(partial.glob("shard-*.json")) if partial.exists() else []:
+    for meta in sorted(partial.rglob("shard-*.json")) if partial.exists() else []:  # a folder per group
         try:
             info = json.loads(meta.read_text())
             if info.get("fingerprint") != fingerprint:
@@ -168,7 +178,9 @@ def recorded_sources(target: IndexFolder) -> list[str]:
 
 def build_index(articles: list[Article] | Change, target: IndexFolder | str | Path, embedder: Embedder,
                 settings: Settings | None = None, rebuild: bool = False,
-                progress: Progress | None = None, sources: list[str | Path] | Sources | None = None) -> BuildStats:
+                progress: Progress | None = None, sources: list[str | Path] | Sources | None = None,
+                on_step: Callable[[int, int], None] | None = None,
+                clock: Callable[[], float] | None = None) -> BuildStats:
     """Make the index at `target` hold exactly `articles`, embedding only new passages.
 
     Args:
@@ -184,6 +196,10 @@ def build_index(articles: list[Article] | Change, target: IndexFolder | str | Pa
         sources: the files, folders and URLs the articles were read from, recorded in the
             manifest so that `qa index` with no path reads them again (a list replaces the
             recorded ones, a callable changes them under the lock, None keeps them).
+        on_step: called with (articles still to embed, articles) after each step commit of a
+            long build (qa.storage.steps): from the first one on, every article is searchable
+            by keywords and the embedded ones by meaning too.
+        clock: the steps' clock in seconds (default `time.monotonic`; tests pass a fake one).
 
     Raises:
         IndexLocked: another process is writing this index.
@@ -195,7 +211,7 @@ def build_index(articles: list[Article] | Change, target: IndexFolder | str | Pa
     target.check_writable()  # before the lock file or anything else is written
     try:
         with target.lock():
-            return _build(articles, target, embedder, settings, rebuild, progress, t0, sources)
+            return _build(articles, target, embedder, settings, rebuild, progress, t0, sources, on_step, clock)
     except OSError as e:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
@@ -207,7 +223,8 @@ def build_index(articles: list[Article] | Change, target: IndexFolder | str | Pa
 
 def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embedder, settings: Settings,
            rebuild: bool, progress: Progress | None, t0: float,
-           sources: list[str | Path] | Sources | None) -> BuildStats:
+           sources: list[str | Path] | Sources | None, on_step: Callable[[int, int], None] | None,
+           clock: Callable[[], float] | None) -> BuildStats:
     """The body of `build_index`, run under the folder's write lock."""
     fingerprint, dim = embedder.fingerprint(), embedder.dim
     if callable(articles):
@@ -230,7 +247,8 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
                   and manifest.get("chunking") == settings.chunking()
                   and manifest.get("model", {}).get("fingerprint") == fingerprint
                   and spec_matches(manifest, settings))
-    if (not rebuild and same_build and not (stats.added or stats.changed or stats.removed)
+    stats.resumed = manifest.get("pending", {}).get("articles", 0)
+    if (not rebuild and same_build and not stats.resumed and not (stats.added or stats.changed or stats.removed)
             and list(old_hashes) == list(new_hashes) and manifest.get("sources", []) == recorded):
         stats.passages = stats.reused = manifest.get("counts", {}).get("passages", 0)
         stats.up_to_date = True
@@ -277,68 +295,106 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
         shutil.rmtree(partial, ignore_errors=True)
     bar.to_embed(len({keys[i] for i in todo if i < n}) + (0 if in_context else
                                                            len({keys[i] for i in todo if i >= n}) // 3))
-    with stats.stage("embed"):  # tokenising and the model, shards saved as they finish
-        if in_context:
-            assert plan is not None and span_vectors is not None
-            prefix = [len(t) - len(p.text) for t, p in zip(texts, passages)]  # title line before the passage
-            stats.sentences_in_context = _embed_in_context(embedder, texts, keys, prefix, plan, todo, vectors,
-                                                           span_vectors, partial, fingerprint, bar.embedded)
-        else:
-            _embed_texts(embedder, settings, texts, keys, todo, vectors, partial, fingerprint,
-                         lambda done, total: bar.embedded(done * bar.embed_units // max(1, total)))
+    content = BuildContent(articles, passages, keys, plan, in_context, vectors, span_vectors)
+    job = EmbedJob(embedder, settings, fingerprint, content, texts,
+                   [len(t) - len(p.text) for t, p in zip(texts, passages)] if in_context else [])
+    model = {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
+             "max_tokens": embedder.max_tokens, "backend": getattr(embedder, "backend", None)}
+    writer = BuildWriter(target, content, model, settings, recorded, manifest, stats)
+    # the local engine embeds group by group (whole articles, in article order); another
+    # engine (Ray) takes everything at once, so such a build commits once, at its end
+    groups = embedding_groups(content, todo, settings.step_passages) if settings.engine == "local" else \
+        [todo] if todo else []
+    schedule = None
+    if settings.step_seconds > 0 and settings.store == "faiss" and len(groups) > 1:
+        schedule = StepSchedule(settings.step_seconds, clock or time.monotonic)
+    progress_of = group_progress(content, groups, bar)
 
-    tmp = target.new_build()
-    store, committed = None, False
-    try:
-        with stats.stage("write"):  # sentence files, vectors, passage and article tables
-            if plan is not None:
-                save_sentences(tmp, plan, span_vectors if span_vectors is not None else vectors[n:])
-            vectors = vectors[:n]
-            np.save(tmp.vectors_file, vectors, allow_pickle=False)
-            write_tables(tmp, passages, keys[:n], articles)
-        bar.written(0.3)
-        with stats.stage("vector store"):
-            store = create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in passages], settings)
-        bar.written(0.5)
-        with stats.stage("bm25"):
-            tmp.bm25_dir.mkdir()
-            SparseIndex.build([p.text for p in passages],
-                              languages=[by_id[p.doc_id].language for p in passages]).save(tmp.bm25_dir)
-            # Whole-article BM25: term statistics over full articles rank documents better
-            # than passage statistics do (a feature of the reranker).
-            tmp.bm25_docs_dir.mkdir()
-            SparseIndex.build([f"{a.title}\n{a.body}" for a in articles],
-                              languages=[a.language for a in articles]).save(tmp.bm25_docs_dir)
-        new_manifest = {
-            "format_version": FORMAT_VERSION,
-            "model": {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
-                      "max_tokens": embedder.max_tokens,
-                      "backend": getattr(embedder, "backend", None)},
-            "normalized": True,
-            "metric": "inner_product",
-            **store.manifest_entry(),  # store kind and where it lives (faiss_type for FAISS)
-            "bm25": {"library": "bm25s", "k1": 1.2, "b": 0.75, "stemming": "snowball-per-language",
-                     "languages": sorted({a.language for a in articles if a.language})},
-            "chunking": settings.chunking(),
-            "sources": recorded,
-            "counts": {"articles": len(articles), "passages": len(passages),
-                       **({"sentences": len(plan.keys), "sentence_vectors": "in-context" if in_context else "separate"} if plan is not None else {})},
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        store.close()  # a Milvus Lite file is released before its folder moves
-        with stats.stage("write"):
-            target.commit(tmp, new_manifest)
-        bar.written(1.0)
-        committed, store = True, None
-        drop_replaced(manifest, new_manifest, settings)
-    finally:
-        if store is not None:  # the build failed: a collection it made on a server goes too
-            store.drop()
-            store.close()
-        if not committed:
-            tmp.discard()
+    def embed(g: int, rows: list[int]) -> None:
+        with stats.stage("embed"):  # tokenising and the model, shards saved as they finish
+            stats.sentences_in_context += _embed_group(job, rows, target.partial_dir / f"group-{g:06d}",
+                                                       progress_of(g))
+
+    def step(pending: np.ndarray) -> None:
+        committed = writer.commit(pending)
+        stats.steps += 1
+        if stats.first_step_seconds is None:
+            stats.first_step_seconds = time.perf_counter() - t0
+        if on_step:
+            on_step(committed["pending"]["articles"], len(articles))
+
+    embed_in_steps(groups, embed, step, schedule)
+    writer.commit(bar=bar)
     stats.seconds = time.perf_counter() - t0
     return stats
+
+
+@dataclass
+class EmbedJob:
+    """What the embedding of one build reads and fills.
+
+    Attributes:
+        embedder, settings, fingerprint: the model, the build's settings, the weights' hash.
+        content: the build (its `vectors` and `span_vectors` are filled in place).
+        texts: what the model sees for each text row of `content.keys` (`embed_text`).
+        prefix: per passage, the characters before its text in `texts` (the title line), for
+            sentence spans pooled in context; [] otherwise.
+        first: embedding key -> the row embedded for it in this run (a text seen again in a
+            later group takes that row's vectors).
+    """
+
+    embedder: Embedder
+    settings: Settings
+    fingerprint: str
+    content: BuildContent
+    texts: list[str]
+    prefix: list[int]
+    first: dict[str, int] = field(default_factory=dict)
+
+
+def embed_articles(job: EmbedJob, rows: list[int], partial: Path, progress: Progress | None) -> int:
+    """The embedding seam: embed the text rows `rows`, those of a group of whole articles (in
+    article order) still to embed, into `job.content`, saving their shards in `partial` as soon
+    as each is done.
+
+    `rows` are the group's passages and, when sentences are embedded on their own, the sentence
+    texts first met in them. Their passage vectors go to `content.vectors[rows]`; their sentence
+    vectors pooled in context to `content.span_vectors` (the plan's rows of those passages), or,
+    for sentences embedded on their own, to `content.vectors` like passages.
+
+    Returns:
+        How many sentence vectors were pooled in context.
+    """
+    c = job.content
+    if c.in_context:
+        assert c.plan is not None and c.span_vectors is not None
+        return _embed_in_context(job.embedder, job.texts, c.keys, job.prefix, c.plan, rows, c.vectors,
+                                 c.span_vectors, partial, job.fingerprint, progress)
+    _embed_texts(job.embedder, job.settings, job.texts, c.keys, rows, c.vectors, partial, job.fingerprint,
+                 progress)
+    return 0
+
+
+def _embed_group(job: EmbedJob, rows: list[int], partial: Path, progress: Progress | None) -> int:
+    """`embed_articles` for the rows whose text no earlier group embedded; the others take the
+    vectors of that group's row (one text, one embedding per run). Returns sentence vectors pooled."""
+    c = job.content
+    fresh, again = [], []
+    for i in rows:
+        j = job.first.get(c.keys[i])
+        if j is None:
+            fresh.append(i)
+        else:
+            again.append((i, j))
+    for i in fresh:
+        job.first.setdefault(c.keys[i], i)
+    made = embed_articles(job, fresh, partial, progress) if fresh else 0
+    for i, j in again:
+        c.vectors[i] = c.vectors[j]
+        if c.in_context:
+            assert c.plan is not None and c.span_vectors is not None
+            c.span_vectors[list(_span_rows(c.plan, i))] = c.span_vectors[list(_span_rows(c.plan, j))]
+    return made
 
 
 def _embed_texts(embedder: Embedder, settings: Settings, texts: list[str], keys: list[str], todo: list[int],

@@ -11,6 +11,9 @@ Layout of `index/`:
     bm25/, bm25_docs/   bm25s files (npy + json) over passages and over whole articles
     sentences/       the highlighter's sentence vectors (qa.storage.sentence_vectors)
     milvus-*.db      a Milvus Lite database, when the index lives in Milvus without a server
+    pending.npy      a build still embedding (a step commit, qa.storage.steps): the passage rows
+                     not yet embedded (zero vectors, not in the vector store); the manifest's
+                     "pending" says how many articles and passages. Absent from a complete index.
     .partial/        embedding shards of an interrupted build (kept until a build completes)
     .abstain.json    the abstention background measured for this build (a cache)
 
@@ -54,6 +57,7 @@ class IndexFolder:
     BM25 = "bm25"
     BM25_DOCS = "bm25_docs"
     SENTENCES = "sentences"
+    PENDING = "pending.npy"
     PARTIAL = ".partial"
     ABSTAIN = ".abstain.json"
     KEEP = ".gitkeep"
@@ -135,6 +139,10 @@ class IndexFolder:
         if part not in SENTENCE_PARTS:
             raise ValueError(f"unknown sentence file {part!r}; one of {', '.join(SENTENCE_PARTS)}")
         return self.sentences_dir / f"{part}.npy"
+
+    @property
+    def pending_file(self) -> Path:
+        return self.root / self.PENDING
 
     @property
     def partial_dir(self) -> Path:
@@ -310,18 +318,46 @@ class IndexFolder:
         tmp.mkdir()
         return IndexFolder(tmp)
 
-    def commit(self, build: "IndexFolder", manifest: dict[str, Any]) -> None:
-        """Checksum `build`'s files into its manifest, fsync, and swap it into place here."""
-        tmp, target = build.path, self.path
-        files = {str(p.relative_to(tmp)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-                 for p in build.data_files()}
+    def link_files(self, build: "IndexFolder", names: list[str]) -> None:
+        """Put this index's files `names` (relative paths) into `build` as hard links (a copy
+        where the file system refuses a link): files a build shares with the one before it,
+        such as BM25 and the tables of a build committed in steps, are written once."""
+        for name in names:
+            src, dst = self.root / name, build.root / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, dst)
+            except OSError as e:
+                if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                    raise
+                shutil.copy2(src, dst)
+
+    def commit(self, build: "IndexFolder", manifest: dict[str, Any],
+               known: dict[str, dict] | None = None) -> dict[str, dict]:
+        """Checksum `build`'s files into its manifest, fsync, and swap it into place here.
+
+        Args:
+            build: the temporary folder holding the new build.
+            manifest: its manifest, without the "files" checksums (added here).
+            known: checksum entries of files already checksummed (linked from the build before,
+                `link_files`): taken as they are when the size agrees, not read again.
+
+        Returns:
+            The checksum entry ({"sha256", "bytes"}) of each file, by relative path.
+        """
+        tmp, target, known = build.path, self.path, known or {}
+        files = {}
+        for p in build.data_files():
+            name, size = str(p.relative_to(tmp)), p.stat().st_size
+            entry = known.get(name)
+            files[name] = entry if entry and entry.get("bytes") == size else {"sha256": sha256_file(p), "bytes": size}
         build.manifest_file.write_text(json.dumps({**manifest, "files": files}, indent=2,
                                                   ensure_ascii=False) + "\n")
         (tmp / self.KEEP).touch()
         _fsync_tree(tmp)
         if self.versioned():
             self._switch_version(build)
-            return
+            return files
         if target.exists():
             if _exchange(tmp, target):
                 shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the previous index
@@ -333,6 +369,7 @@ class IndexFolder:
         else:
             os.rename(tmp, target)
         _fsync_dir(target.parent)
+        return files
 
     def _switch_version(self, build: "IndexFolder") -> None:
         """Point `current` at `build` (a version folder inside this one) in one atomic rename,

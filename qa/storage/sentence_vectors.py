@@ -80,18 +80,36 @@ def plan_in_context(passages: list[Passage], passage_keys: list[str]) -> Sentenc
     return SentencePlan(offsets, arr, [], keys)
 
 
-def quantize(vectors: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(np.asarray(vectors, dtype=np.float32) * SCALE), -127, 127).astype(np.int8)
+def quantize(vectors: np.ndarray, rows: int = 65536) -> np.ndarray:
+    """int8 of unit vectors x 127, `rows` at a time (no float temporaries the size of a big
+    build's sentence vectors, which a build committed in steps writes at every step)."""
+    vectors = np.asarray(vectors)
+    out = np.empty(vectors.shape, dtype=np.int8)
+    for start in range(0, len(vectors), rows):
+        part = np.asarray(vectors[start:start + rows], dtype=np.float32)
+        out[start:start + rows] = np.clip(np.rint(part * SCALE), -127, 127)
+    return out
 
 
-def save_sentences(folder: IndexFolder, plan: SentencePlan, vectors: np.ndarray) -> None:
-    """Write the sentence files of `plan` with `vectors` (float, one row per distinct text)."""
-    folder.sentences_dir.mkdir()
+def save_sentences(folder: IndexFolder, plan: SentencePlan, vectors: np.ndarray,
+                   pending: np.ndarray | None = None, layout: bool = True) -> None:
+    """Write the sentence files of `plan` with `vectors` (float, one row per distinct text).
+
+    Args:
+        pending: rows not embedded yet (a build committed in steps): their keys are written
+            blank, so no later build takes their zero vectors for embedded ones.
+        layout: also write `offsets` and `entries`, which depend on the text only (False: the
+            caller links them from the build before).
+    """
+    folder.sentences_dir.mkdir(exist_ok=True)
     np.save(folder.sentence_file("vectors"), quantize(vectors), allow_pickle=False)
-    np.save(folder.sentence_file("keys"), np.array([k.encode("ascii") for k in plan.keys], dtype="S16"),
-            allow_pickle=False)
-    np.save(folder.sentence_file("offsets"), plan.offsets, allow_pickle=False)
-    np.save(folder.sentence_file("entries"), plan.entries, allow_pickle=False)
+    keys = np.array([k.encode("ascii") for k in plan.keys], dtype="S16")
+    if pending is not None and len(pending):
+        keys[np.asarray(pending, dtype=np.int64)] = b""
+    np.save(folder.sentence_file("keys"), keys, allow_pickle=False)
+    if layout:
+        np.save(folder.sentence_file("offsets"), plan.offsets, allow_pickle=False)
+        np.save(folder.sentence_file("entries"), plan.entries, allow_pickle=False)
 
 
 class SentenceCache(Mapping):
@@ -113,7 +131,8 @@ class SentenceCache(Mapping):
             return  # unreadable: those sentences are embedded again
         if len(keys) == len(vecs) and vecs.ndim == 2 and vecs.shape[1] == dim:
             self.vectors = vecs
-            self.rows = {k.decode("ascii"): i for i, k in enumerate(keys.tolist())}
+            # a blank key is a sentence a build committed in steps had not embedded yet
+            self.rows = {k.decode("ascii"): i for i, k in enumerate(keys.tolist()) if k}
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self.vectors[self.rows[key]].astype(np.float32) / SCALE

@@ -34,6 +34,9 @@ class IndexSnapshot:
         sparse: BM25 over passages; `sparse_docs`: BM25 over whole articles (row == article row).
         sentences: the highlighter's stored sentence vectors, or None.
         memo: values derived from this build once and kept with it (the abstention background).
+        pending: sorted passage rows not embedded yet (a build committed in steps,
+            qa.storage.steps): found by keywords only; their vectors are zero and the vector
+            store does not hold them. Empty for a complete index.
     """
 
     folder: IndexFolder
@@ -47,6 +50,7 @@ class IndexSnapshot:
     sparse_docs: SparseIndex | None = None
     sentences: SentenceVectors | None = None
     memo: dict[str, Any] = field(default_factory=dict)
+    pending: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def passage_article(self) -> np.ndarray:
@@ -55,6 +59,22 @@ class IndexSnapshot:
 
     def __len__(self) -> int:
         return len(self.passages)
+
+    def pending_mask(self, rows: np.ndarray) -> np.ndarray:
+        """Whether each of `rows` is a passage not embedded yet (all False for a complete index)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(self.pending) or not len(rows):
+            return np.zeros(len(rows), dtype=bool)
+        at = np.minimum(np.searchsorted(self.pending, rows), len(self.pending) - 1)
+        return np.asarray(self.pending[at]) == rows
+
+    def still_embedding(self) -> dict[str, int]:
+        """How much of this build is still being embedded: {"articles": articles whose passages
+        are found by keywords only for now, "passages": those passages, "articles_total": every
+        article of the build}; zeros for a complete index."""
+        waiting = self.manifest.get("pending") or {}
+        return {"articles": int(waiting.get("articles", 0)), "passages": int(len(self.pending)),
+                "articles_total": len(self.articles)}
 
     def allowed_rows(self, source_ok: Callable[[str], bool] | None = None,
                      date_ok: Callable[[str], bool] | None = None) -> np.ndarray:
@@ -91,11 +111,16 @@ def open_snapshot(folder: IndexFolder, manifest: dict, settings: Settings | None
                        if folder.bm25_docs_dir.exists() else None)
         vectors = map_npy(folder.vectors_file)
         sentences = SentenceVectors.open(folder, len(passages))
+        # a build still embedding (a step commit): the rows the vector store does not hold yet
+        pending = (np.asarray(map_npy(folder.pending_file, random=False), dtype=np.int64)
+                   if manifest.get("pending") else np.zeros(0, dtype=np.int64))
     except (ValueError, KeyError, TypeError, RuntimeError, OSError) as e:
         raise IndexCorrupt(f"index at {folder} cannot be read ({type(e).__name__}: {e}); {rebuild}") from None
-    if len(dense) != len(passages) or len(vectors) != len(passages):
+    embedded = len(passages) - len(pending)
+    if len(dense) != embedded or len(vectors) != len(passages) or \
+            len(pending) != manifest.get("pending", {}).get("passages", 0):
         dense.close()
-        raise IndexCorrupt(f"index at {folder} has {len(dense)} vectors for {len(passages)} "
-                           f"passages; {rebuild}")
+        raise IndexCorrupt(f"index at {folder} has {len(dense)} vectors for {embedded} embedded "
+                           f"passages (of {len(passages)}); {rebuild}")
     return IndexSnapshot(folder, manifest, search_settings, articles, passages, vectors, dense,
-                         sparse, sparse_docs, sentences)
+                         sparse, sparse_docs, sentences, pending=pending)

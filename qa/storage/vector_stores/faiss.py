@@ -34,8 +34,13 @@ class FaissStore:
     # ---- creating and opening -------------------------------------------------------------
 
     @classmethod
-    def build(cls, vectors: np.ndarray, ann_threshold: int | None = None) -> "FaissStore":
-        """An exact index, or IVF-SQ8 from `ann_threshold` vectors on (None: ANN_THRESHOLD)."""
+    def build(cls, vectors: np.ndarray, ann_threshold: int | None = None,
+              ids: np.ndarray | None = None) -> "FaissStore":
+        """An exact index, or IVF-SQ8 from `ann_threshold` vectors on (None: ANN_THRESHOLD).
+
+        With `ids`, vector i is stored under `ids[i]` instead of i (an exact index is then
+        wrapped in an id map): a build still embedding holds only the rows already embedded.
+        """
         import faiss
 
         ann_threshold = ANN_THRESHOLD if ann_threshold is None else ann_threshold
@@ -56,7 +61,12 @@ class FaissStore:
         else:
             index = faiss.IndexFlatIP(dim)
             kind = FLAT
-        if len(vectors):
+        if ids is not None:
+            if kind == FLAT:
+                index, kind = faiss.IndexIDMap2(index), ID_MAP
+            if len(vectors):
+                index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
+        elif len(vectors):
             index.add(vectors)
         return cls(index, kind)
 
