@@ -4,7 +4,7 @@ API's `ask`; `ask_batch` answers questions asked together (the server's batching
     from qa import Index
     from qa.answer.ask import ask
     ask(Index.load("index"), "What did Russia propose on decarbonization?", k=3).to_dict()
-    # {"question": ..., "k": 3, "config": "hybrid", "latency_ms": 12.3, "hits": [...]}
+    # {"question": ..., "k": 3, "config": "hybrid", "latency_ms": 12.3, "pending": {...}, "hits": [...]}
 """
 
 from __future__ import annotations
@@ -30,13 +30,34 @@ class Answer:
     confidence: float = 0.0
     threshold: float = 0.0
     unseen_terms: list[str] = field(default_factory=list)
+    # the build answered from while it was still embedding (IndexSnapshot.still_embedding):
+    # {"articles", "passages", "articles_total"}; the pending ones were found by keywords only
+    pending: dict[str, int] = field(default_factory=lambda: {"articles": 0, "passages": 0,
+                                                             "articles_total": 0})
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object printed by `qa ask --json`."""
         return {"question": self.question, "k": self.k, "config": self.config,
                 "latency_ms": round(self.latency_ms, 2), "answerable": self.answerable,
                 "confidence": round(self.confidence, 4), "threshold": round(self.threshold, 4),
-                "unseen_terms": list(self.unseen_terms), "hits": [h.to_dict() for h in self.hits]}
+                "unseen_terms": list(self.unseen_terms), "pending": dict(self.pending),
+                "hits": [h.to_dict() for h in self.hits]}
+
+    def pending_notice(self) -> str:
+        """One line saying how many articles are still being embedded ("" when none are)."""
+        return pending_notice(self.pending)
+
+
+def pending_notice(pending: dict[str, int]) -> str:
+    """"312 of 5,183 articles are still being embedded; their passages are found by keywords
+    only." for a build still embedding; "" for a complete one."""
+    waiting = pending.get("articles", 0)
+    if not waiting and not pending.get("passages", 0):
+        return ""
+    total = pending.get("articles_total", 0)
+    return (f"{waiting:,} of {total:,} article{'s' if total != 1 else ''} "
+            f"{'are' if waiting != 1 else 'is'} still being embedded; their passages are found by "
+            f"keywords only.")
 
 
 def ask_batch(index, questions: list[str], k: int | None = None, config: str | None = None,
@@ -78,7 +99,8 @@ def ask_batch(index, questions: list[str], k: int | None = None, config: str | N
         said = abstain.verdict(snap, index.encoder, q, found)  # outside the timed search
         answers.append(Answer(q, k, config or index.settings.config, ms, found,
                               answerable=bool(found) and said["answerable"], confidence=said["confidence"],
-                              threshold=said["threshold"], unseen_terms=said["unseen_terms"]))
+                              threshold=said["threshold"], unseen_terms=said["unseen_terms"],
+                              pending=snap.still_embedding()))
     return answers
 
 

@@ -149,6 +149,7 @@ def build_api(service, upload_limit: int | None = None) -> FastAPI:
 
     @api.get("/health", summary="Ready or loading; counts, model, index format, version")
     async def health() -> JSONResponse:
+        await run_in_threadpool(service.refresh)  # a build committing in steps: its latest step
         body, ready = _health(service, __version__)
         if ready:
             return JSONResponse(body)
@@ -196,7 +197,8 @@ def _health(service, version: str) -> tuple[dict, bool]:
         manifest = ix.manifest
         body.update(articles=len(ix.articles), passages=len(ix.passages),
                     model=manifest.get("model", {}).get("id"), backend=manifest.get("model", {}).get("backend"),
-                    index_format=manifest.get("format_version"), created=manifest.get("created"))
+                    index_format=manifest.get("format_version"), created=manifest.get("created"),
+                    pending=ix.still_embedding())
     return body, ready
 
 

@@ -46,6 +46,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=None))
         return 0
+    if answer.pending_notice():  # the index is a build still embedding (qa index is running)
+        print(answer.pending_notice() + "\n")
     if not answer.answerable:
         never = f"; no article mentions {', '.join(answer.unseen_terms)}" if answer.unseen_terms else ""
         print(f"Nothing in this collection seems to answer that (best match {answer.confidence:.2f}, "

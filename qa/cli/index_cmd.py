@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from qa.cli.common import add_scale_arguments, progress_bar, scale_options
+from qa.errors import BadInput
 from qa.settings import DEFAULT_DATA_DIR, DEFAULT_INDEX_DIR, Settings
 
 
@@ -32,6 +35,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="store a vector per sentence so highlighting is instant (default on; taken from "
                         "the passages' own forward pass with the ONNX backends; off: less disk, the "
                         "highlighter embeds the hits' sentences per question)")
+    p.add_argument("--commit-every", type=float, default=None, metavar="SECONDS",
+                   help=f"a long build commits what is embedded at most every SECONDS, so the index "
+                        f"answers while it builds (default {Settings().step_seconds:g}; 0: one commit "
+                        f"at the end)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_index)
     return p
@@ -44,13 +51,17 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     settings = Settings().with_(model=args.model, target_tokens=args.target_tokens,
                                 overlap_sentences=args.overlap, backend=args.backend,
-                                sentence_vectors=args.sentence_vectors, **scale_options(args))
+                                sentence_vectors=args.sentence_vectors, step_seconds=args.commit_every,
+                                **scale_options(args))
+    if args.commit_every is not None and args.commit_every < 0:
+        raise BadInput(f"--commit-every must be 0 (one commit at the end) or more seconds, got {args.commit_every:g}")
     named = [*args.paths, *(read_url_file(args.urls) if args.urls else [])]
     paths, notes = (named, []) if named else default_sources(args.index)
     t0 = time.perf_counter()
     with fetch_progress(progress_bar("fetching pages", unit="page")):
         index = Index.build(paths, args.index, settings=settings, rebuild=args.rebuild,
-                            progress=progress_bar("indexing", unit="passage"))
+                            progress=progress_bar("indexing", unit="passage"),
+                            on_step=None if args.json else step_note(args.index))
     stats, report = index.last_build, index.last_ingest
     assert stats is not None and report is not None
     report.problems[:0] = notes
@@ -61,7 +72,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         "sentences_embedded": stats.sentences_embedded, "sentences_in_context": stats.sentences_in_context,
         "added": len(stats.added), "changed": len(stats.changed), "removed": len(stats.removed),
         "skipped": [{"path": p, "reason": r} for p, r in report.problems],
-        "up_to_date": stats.up_to_date, "seconds": round(time.perf_counter() - t0, 2),
+        "up_to_date": stats.up_to_date, "resumed": stats.resumed, "steps": stats.steps,
+        "first_step_seconds": None if stats.first_step_seconds is None else round(stats.first_step_seconds, 2),
+        "seconds": round(time.perf_counter() - t0, 2),
         "stages": {k: round(v, 2) for k, v in stats.stages.items()},
     }
     if args.json:
@@ -76,6 +89,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"  {stats.articles} articles, {stats.passages} passages from {' and '.join(read) or '0 files'}")
     print(f"  embedded {stats.embedded} passages, reused {stats.reused} "
           f"(added {len(stats.added)}, changed {len(stats.changed)}, removed {len(stats.removed)} articles)")
+    if stats.resumed:
+        print(f"  finished a build cut short: {stats.resumed} articles were still to embed")
+    if stats.steps:
+        print(f"  committed in {stats.steps + 1} steps; searchable by keywords after "
+              f"{stats.first_step_seconds:.1f} s of {stats.seconds:.1f}")
     if stats.sentences_embedded:
         print(f"  embedded {stats.sentences_embedded} sentences for answer highlighting")
     if stats.sentences_in_context:
@@ -85,6 +103,20 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"  skipped {p}: {r}")
     print(f"  {summary['seconds']} s")
     return 0
+
+
+def step_note(index: Path) -> Callable[[int, int], None]:
+    """An `on_step` that says, above the progress bar, when the index answers and how much of it
+    is embedded."""
+    from tqdm import tqdm
+
+    def note(waiting: int, total: int) -> None:
+        done = total - waiting
+        first = "every article is searchable by keywords now (qa ask --index " + str(index) + "); " \
+            if not done else ""
+        tqdm.write(f"{first}{done:,} of {total:,} articles embedded and searchable by meaning",
+                   file=sys.stderr)
+    return note
 
 
 def default_sources(index: Path) -> tuple[list[str], list[tuple[str, str]]]:

@@ -137,6 +137,8 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
         line = render.latency_line(len(answer.hits), answer.latency_ms, answer.config, filters)
         notice = "" if answer.answerable else render.abstention_notice(
             answer.confidence, answer.threshold, answer.unseen_terms)
+        if answer.pending_notice():  # answered from a build still embedding
+            notice = render.render_message(answer.pending_notice()) + notice
         files = [gr.update(value=f, visible=True) for f in export_files(answer, exports)] \
             if answer.hits else no_files
         return notice + render.render_results(answer.hits), line, *files
@@ -245,8 +247,9 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
         return gr.update(value=row[4]) if len(row) > 4 else gr.update()
 
     def on_tick():
-        warming = service.warming
-        return _status_html(service.status()), gr.Timer(active=warming), sources_update()
+        service.refresh()  # a build committing in steps: the status follows each step
+        active = service.warming or service.building
+        return _status_html(service.status()), gr.Timer(active=active), sources_update()
 
     # ---- layout ---------------------------------------------------------------------------
 

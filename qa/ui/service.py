@@ -97,7 +97,13 @@ class Service:
 
     def _ready_status(self) -> str:
         ix = self._index
-        return f"Ready · {len(ix.articles)} articles · {len(ix.passages)} passages" if ix else "Ready"
+        if ix is None:
+            return "Ready"
+        line = f"Ready · {len(ix.articles):,} articles · {len(ix.passages):,} passages"
+        waiting = ix.still_embedding()["articles"]
+        if waiting:  # a build committed in steps: qa index is still embedding
+            line += f" · {waiting:,} still being embedded (found by keywords only)"
+        return line
 
     @property
     def warming(self) -> bool:
@@ -105,8 +111,20 @@ class Service:
         return self._warm is not None and self._warm.is_alive()
 
     def status(self) -> str:
-        """One line for the page: loading, ready (with counts), or what is wrong."""
-        return self._status
+        """One line for the page: loading, ready (with counts, and how many articles a build
+        still running has left to embed), or what is wrong."""
+        return self._ready_status() if self._ready else self._status
+
+    def refresh(self) -> None:
+        """Pick up a newer build of the folder if there is one (a stat; a reload when it changed),
+        so the status follows a build that commits in steps between questions."""
+        if self._index is not None:
+            self._index.refresh()
+
+    @property
+    def building(self) -> bool:
+        """True while the loaded index is a build still embedding (qa.storage.steps)."""
+        return self._index is not None and bool(self._index.still_embedding()["passages"])
 
     @property
     def ready(self) -> bool:
@@ -129,8 +147,8 @@ class Service:
                     raise IndexNotFound(f"no index at {self.index_dir} yet: upload articles in the "
                                         f"Library tab or run `qa index`") from None
                 self._status = self._ready_status() if self._ready else "Index loaded; loading the model…"
-            elif self._index.is_stale():
-                self._index.reload()
+            else:
+                self._index.refresh()  # a failed reload keeps the loaded build answering
             return self._index
 
     def current(self):
