@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-FORMAT_VERSION = 3  # 2: adds bm25_docs/ (whole-article BM25); 3: memory-mapped tables (records.py)
+FORMAT_VERSION = 4  # 2: adds bm25_docs/ (whole-article BM25); 3: memory-mapped tables (records.py);
+# 4: passages pooled from article windows (window_tokens in the chunking), pending passages
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_INDEX_DIR = "index"
 DEFAULT_DATA_DIR = "data/articles"
@@ -26,6 +27,9 @@ class Settings:
     title_tokens: int = 24  # at most this many title word pieces are prepended for embedding
     embed_title: bool = True
     sentence_vectors: bool = True  # embed each sentence at index time for the highlighter
+    # Passages pooled from article windows of at most this many word pieces (qa.embedders.windows;
+    # embedders with token states, the ONNX backends); 0: each passage embedded behind its title
+    window_tokens: int = 128
     batch_size: int = 32
     # A long build commits in steps (qa.storage.steps): what is read is keyword-searchable at
     # once, and embedded passages join the dense index at most every `step_seconds` (0: one
@@ -66,6 +70,7 @@ class Settings:
             "title_tokens": self.title_tokens,
             "embed_title": self.embed_title,
             "sentence_vectors": self.sentence_vectors,
+            "window_tokens": self.window_tokens,
         }
 
     def with_(self, **changes: Any) -> "Settings":

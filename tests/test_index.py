@@ -13,7 +13,7 @@ from tests.support.fake_embedder import HashEmbedder
 def test_build_writes_manifest_and_plain_files(built_index):
     folder = built_index.folder
     m = json.loads((folder / "manifest.json").read_text())
-    assert m["format_version"] == 3
+    assert m["format_version"] == 4
     assert m["model"]["id"] == "hash-test" and m["model"]["dim"] == 64
     distinct = {p.text[s:e] for p in built_index.passages for s, e in split_sentences(p.text)}
     assert m["counts"] == {"articles": 3, "passages": len(built_index.passages), "sentences": len(distinct),

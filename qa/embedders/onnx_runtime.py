@@ -133,6 +133,7 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         self.threads = threads
         self._session = None
         self._ids_tokenizer = None
+        self._plain_tokenizer = None
         self.exports = 0  # how many times this object exported the model (tests check the cache)
 
     def fingerprint(self) -> str:
@@ -207,10 +208,55 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
             self._ids_tokenizer = tok
         return self._ids_tokenizer
 
-    def embed_batch(self, texts: list[str]) -> np.ndarray:
+    def window_tokenizer(self):
+        """The tokenizer without truncation or padding (qa.embedders.windows cuts articles itself)."""
+        if self._plain_tokenizer is None:
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+            tok.no_truncation()
+            tok.no_padding()
+            self._plain_tokenizer = tok
+        return self._plain_tokenizer
+
+    def _feeds(self, texts: list[str]):
+        """Yield (positions, encodings, feed) per batch of `texts`, sorted by length so a batch
+        pads little; each text is cut at the model limit."""
+        self.calls += 1
+        encs = self._encoder().encode_batch(list(texts))
+        lengths = np.array([len(e.ids) for e in encs])
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(texts), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            width = int(lengths[rows].max())
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, j in enumerate(rows):
+                ids[r, :lengths[j]] = encs[j].ids
+                mask[r, :lengths[j]] = 1
+            yield rows, [encs[j] for j in rows], {"input_ids": ids, "attention_mask": mask,
+                                                  "token_type_ids": np.zeros_like(ids)}
+
+    def token_states(self, texts: list[str]):
+        """Yield (positions, encodings, pooled, states) per batch of `texts`: the positions of the
+        batch's texts in `texts`, their tokenizer encodings, the unit text vectors and the last
+        layer's token states (batch, width, dim; padding past each encoding's length)."""
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self.embed_spans(texts, [[] for _ in texts])[0]
+            return
+        session = self.session()
+        for rows, encs, feed in self._feeds(texts):
+            pooled, states = session.run(None, feed)
+            yield rows, encs, pooled, states
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of `texts` (the token states are not fetched)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        session = self.session()
+        for rows, _, feed in self._feeds(texts):
+            out[rows] = session.run(["embedding"], feed)[0]
+        return normalize_rows(out)
 
     def embed_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> tuple[np.ndarray, np.ndarray]:
         """Vectors of `texts`, and of character spans inside them, from one forward pass.
@@ -221,33 +267,17 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         the order given (text by text).
         """
         n_spans = sum(map(len, spans))
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32), np.zeros((n_spans, self.dim), dtype=np.float32)
-        self.calls += 1
-        session = self.session()
-        encs = self._encoder().encode_batch(list(texts))
-        lengths = np.array([len(e.ids) for e in encs])
-        order = np.argsort(lengths, kind="stable")  # similar lengths share a batch: little padding
+        if not n_spans:
+            vecs = self.embed_batch(texts)
+            return vecs, np.zeros((0, self.dim), dtype=np.float32)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         span_out = np.zeros((n_spans, self.dim), dtype=np.float32)
         first_span = np.concatenate([[0], np.cumsum([len(x) for x in spans])]).astype(np.int64)
-        for start in range(0, len(texts), self.batch_size):
-            rows = order[start:start + self.batch_size]
-            width = int(lengths[rows].max())
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, j in enumerate(rows):
-                ids[r, :lengths[j]] = encs[j].ids
-                mask[r, :lengths[j]] = 1
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            if not n_spans:  # questions, plain passages: the token states are not needed
-                out[rows] = session.run(["embedding"], feed)[0]
-                continue
-            pooled, states = session.run(None, feed)
+        for rows, encs, pooled, states in self.token_states(texts):
             out[rows] = pooled
-            for r, j in enumerate(rows):
+            for r, (j, enc) in enumerate(zip(rows, encs)):
                 if spans[j]:
-                    span_out[first_span[j]:first_span[j + 1]] = _pool_spans(encs[j], states[r], spans[j], pooled[r])
+                    span_out[first_span[j]:first_span[j + 1]] = _pool_spans(enc, states[r], spans[j], pooled[r])
         return normalize_rows(out), normalize_rows(span_out)
 
 

@@ -34,6 +34,7 @@ from qa.storage.sentence_vectors import (SentenceCache, SentencePlan, plan_in_co
                                          sentence_key)
 from qa.storage.folder import IndexFolder
 from qa.storage.progress import BuildProgress, Progress
+from qa.storage.pooled import embed_windows, uses_windows, window_keys
 from qa.storage.steps import StepSchedule, embed_in_steps, embedding_groups, group_progress
 from qa.storage.writer import BuildContent, BuildWriter
 from qa.hashing import content_hash
@@ -75,11 +76,17 @@ class BuildStats:
 
 
 
-def embed_text(passage: Passage, article: Article, embedder: Embedder, settings: Settings) -> str:
-    """What the model sees: the (truncated) title, a newline, then the passage text."""
+def title_line(article: Article, embedder: Embedder, settings: Settings) -> str:
+    """The (truncated) title the model reads before an article's text ("" when titles are off)."""
     if settings.embed_title and article.title:
-        return embedder.truncate(article.title, settings.title_tokens) + "\n" + passage.text
-    return passage.text
+        return embedder.truncate(article.title, settings.title_tokens)
+    return ""
+
+
+def embed_text(passage: Passage, article: Article, embedder: Embedder, settings: Settings) -> str:
+    """What the model sees of a passage embedded on its own: the title line, a newline, the text."""
+    line = title_line(article, embedder, settings)
+    return line + "\n" + passage.text if line else passage.text
 
 
 def _load_previous(target: IndexFolder, fingerprint: str, dim: int,
@@ -263,7 +270,12 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
             passages += chunk_articles(articles[start:start + CHUNK_SLICE], embedder, settings)
             bar.chunked(min(1.0, (start + CHUNK_SLICE) / len(articles)))
         texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
-        keys = [content_hash(fingerprint, t) for t in texts]
+        titles = None  # articles read in windows: doc_id -> the title line at each window's head
+        if uses_windows(embedder, settings):
+            titles = {a.doc_id: title_line(a, embedder, settings) for a in articles}
+            keys = window_keys(passages, by_id, titles, fingerprint, settings)
+        else:
+            keys = [content_hash(fingerprint, t) for t in texts]
     n = len(passages)
     # The highlighter's sentence vectors: pooled from each passage's own forward pass when the
     # embedder can (no second pass), else each distinct sentence embedded with the passages.
@@ -297,7 +309,7 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
                                                            len({keys[i] for i in todo if i >= n}) // 3))
     content = BuildContent(articles, passages, keys, plan, in_context, vectors, span_vectors)
     job = EmbedJob(embedder, settings, fingerprint, content, texts,
-                   [len(t) - len(p.text) for t, p in zip(texts, passages)] if in_context else [])
+                   [len(t) - len(p.text) for t, p in zip(texts, passages)] if in_context else [], titles)
     model = {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
              "max_tokens": embedder.max_tokens, "backend": getattr(embedder, "backend", None)}
     writer = BuildWriter(target, content, model, settings, recorded, manifest, stats)
@@ -339,6 +351,7 @@ class EmbedJob:
         texts: what the model sees for each text row of `content.keys` (`embed_text`).
         prefix: per passage, the characters before its text in `texts` (the title line), for
             sentence spans pooled in context; [] otherwise.
+        titles: doc_id -> title line when articles are read in windows (qa.storage.pooled), else None.
         first: embedding key -> the row embedded for it in this run (a text seen again in a
             later group takes that row's vectors).
     """
@@ -349,6 +362,7 @@ class EmbedJob:
     content: BuildContent
     texts: list[str]
     prefix: list[int]
+    titles: dict[str, str] | None = None
     first: dict[str, int] = field(default_factory=dict)
 
 
@@ -366,6 +380,9 @@ def embed_articles(job: EmbedJob, rows: list[int], partial: Path, progress: Prog
         How many sentence vectors were pooled in context.
     """
     c = job.content
+    if job.titles is not None:
+        return embed_windows(job.embedder, c, job.titles, rows, job.settings.window_tokens, partial,
+                             job.fingerprint, _write_shard, progress)
     if c.in_context:
         assert c.plan is not None and c.span_vectors is not None
         return _embed_in_context(job.embedder, job.texts, c.keys, job.prefix, c.plan, rows, c.vectors,

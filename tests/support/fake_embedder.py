@@ -104,3 +104,62 @@ class SpanHashEmbedder(HashEmbedder):
         self.span_calls.append((list(texts), [list(s) for s in spans]))
         pieces = [t[s:e] for t, sp in zip(texts, spans) for s, e in sp]
         return self.embed_batch(texts), self._bag(pieces)  # one "forward pass": one recorded batch
+
+
+class WindowHashEmbedder(SpanHashEmbedder):
+    """`SpanHashEmbedder` that also gives token states (`token_states`, `window_tokenizer`), as the
+    ONNX backends do, so a build reads articles in windows (qa.embedders.windows).
+
+    Its tokenizer is a real `tokenizers` word-level one (lower-cased words and punctuation, [CLS]
+    and [SEP] around each text) over `words`; a token's state is a fixed random vector of its id
+    (seed 0) — the context is ignored, so a pooled passage is exactly the mean of its tokens'
+    vectors however its article was cut — plus, with `contextual`, the mean of its window's
+    tokens (so where windows are cut changes the vectors). Every window text read is recorded
+    in `windows`; `fail_after` makes the n-th `token_states` call raise (a crash mid-build).
+    """
+
+    def __init__(self, words: str | list[str] = "", contextual: bool = False, fail_after: int | None = None,
+                 *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+        from tokenizers.models import WordLevel
+
+        vocab = {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2}
+        text = words if isinstance(words, str) else " ".join(words)
+        for w in re.findall(r"\w+|[^\w\s]", text.lower()):
+            vocab.setdefault(w, len(vocab))
+        tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+        tok.normalizer = normalizers.Lowercase()
+        tok.pre_tokenizer = pre_tokenizers.Whitespace()
+        tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 1), ("[SEP]", 2)])
+        self.tokenizer = tok
+        self.table = np.random.default_rng(0).normal(size=(len(vocab), self.dim)).astype(np.float32)
+        self.contextual = contextual
+        self.fail_after = fail_after
+        self.windows: list[str] = []
+        self.state_calls = 0
+
+    def fingerprint(self) -> str:
+        return f"window-hash-{self.dim}"
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) - 2 for e in self.tokenizer.encode_batch(list(texts))]
+
+    def window_tokenizer(self):
+        return self.tokenizer
+
+    def token_states(self, texts: list[str], batch_size: int = 4):
+        self.state_calls += 1
+        if self.fail_after is not None and self.state_calls > self.fail_after:
+            raise RuntimeError("the model died (test)")
+        self.windows += list(texts)
+        encs = self.tokenizer.encode_batch(list(texts))
+        for start in range(0, len(texts), batch_size):
+            rows = np.arange(start, min(start + batch_size, len(texts)))
+            width = max(len(encs[j].ids) for j in rows)
+            states = np.zeros((len(rows), width, self.dim), dtype=np.float32)
+            for r, j in enumerate(rows):
+                h = self.table[encs[j].ids]
+                states[r, :len(h)] = h + (h.mean(0) if self.contextual else 0)
+            pooled = normalize_rows(np.stack([states[r, :len(encs[j].ids)].mean(0) for r, j in enumerate(rows)]))
+            yield rows, [encs[j] for j in rows], pooled, states

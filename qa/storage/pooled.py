@@ -1,0 +1,123 @@
+"""The build's embedding when passages are pooled from article windows (qa.embedders.windows).
+
+With an embedder that gives token states (the ONNX backends) on the local engine, a build reads
+each article once, in windows, instead of embedding each passage behind its title line: the
+passage and sentence vectors are pooled from those windows (TIME: 2.2x faster `qa index`,
+bench/RESULTS.md). A passage's vector then depends on its article's whole text, so its embedding
+key names the article's text, the title line, the window length and the passage's span
+(`window_keys`): an unchanged article keeps its vectors, a changed one is read again whole.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from qa.embedders.windows import ArticleText, pool_articles
+from qa.hashing import content_hash
+from qa.settings import Settings
+from qa.storage.progress import Progress
+from qa.storage.writer import BuildContent
+from qa.text.sentences import split_sentences
+from qa.types import Article, Passage
+
+WINDOW_RECIPE = "windows-1"  # in every key: bump when the windows or the pooling change
+SHARD_PASSAGES = 256  # passages pooled (and saved as one shard) at a time
+
+SaveShard = Callable[[Path, int, list[str], np.ndarray, str], None]
+
+
+def uses_windows(embedder, settings: Settings) -> bool:
+    """Whether a build pools passages from article windows: asked for (`settings.window_tokens`
+    > 0), on the local engine, with an embedder that gives token states."""
+    return settings.window_tokens > 0 and settings.engine == "local" and hasattr(embedder, "token_states")
+
+
+def window_keys(passages: list[Passage], by_id: dict[str, Article], titles: dict[str, str],
+                fingerprint: str, settings: Settings) -> list[str]:
+    """Each passage's embedding key: the model, the recipe, the window length, its article's title
+    line and body, and its span."""
+    article_key: dict[str, str] = {}
+    keys = []
+    for p in passages:
+        base = article_key.get(p.doc_id)
+        if base is None:
+            base = article_key[p.doc_id] = content_hash(fingerprint, WINDOW_RECIPE, str(settings.window_tokens),
+                                                        titles[p.doc_id], by_id[p.doc_id].body)
+        keys.append(content_hash(base, str(p.char_start), str(p.char_end)))
+    return keys
+
+
+def embed_windows(embedder, content: BuildContent, titles: dict[str, str], rows: list[int], window_tokens: int,
+                  partial: Path, fingerprint: str, save: SaveShard, progress: Progress | None) -> int:
+    """Pool the passage rows `rows` (and, in context, their sentences) into `content`, reading
+    their articles in windows; every `SHARD_PASSAGES` passages are saved as a shard as soon as
+    they are done. Returns how many sentence vectors were made."""
+    by_article: dict[str, list[int]] = {}
+    for i in rows:
+        by_article.setdefault(content.passages[i].doc_id, []).append(i)
+    bodies = {a.doc_id: a.body for a in content.articles if a.doc_id in by_article}
+    all_starts: dict[str, list[int]] = {d: [] for d in by_article}
+    for p in content.passages:
+        if p.doc_id in all_starts:
+            all_starts[p.doc_id].append(p.char_start)
+    made, done, n_shard = 0, 0, 0
+    batch: list[str] = []
+    if progress and rows:
+        progress(0, len(rows))
+    for k, doc_id in enumerate(by_article):
+        batch.append(doc_id)
+        size = sum(len(by_article[d]) for d in batch)
+        if size < SHARD_PASSAGES and k + 1 < len(by_article):
+            continue
+        made += _pool_batch(embedder, content, titles, bodies, all_starts, {d: by_article[d] for d in batch},
+                            window_tokens, partial, n_shard, fingerprint, save)
+        done, n_shard, batch = done + size, n_shard + 1, []
+        if progress:
+            progress(done, len(rows))
+    return made
+
+
+def _pool_batch(embedder, content: BuildContent, titles: dict[str, str], bodies: dict[str, str],
+                all_starts: dict[str, list[int]], batch: dict[str, list[int]], window_tokens: int,
+                partial: Path, n_shard: int, fingerprint: str, save: SaveShard) -> int:
+    """Pool one shard's articles; returns the sentence vectors made."""
+    plan = content.plan if content.in_context else None
+    items, p_rows, span_rows, span_pick = [], [], [], []
+    offset = 0
+    for doc_id, prows in batch.items():
+        body = bodies[doc_id]
+        spans: dict[tuple[int, int], int] = {}
+        picks = []
+        if plan is not None:
+            for i in prows:
+                start = content.passages[i].char_start
+                for r in range(int(plan.offsets[i]), int(plan.offsets[i + 1])):
+                    s, e, _ = plan.entries[r]
+                    span = (start + int(s), start + int(e))
+                    picks.append(spans.setdefault(span, len(spans)))
+                    span_rows.append(r)
+        unique = sorted(spans, key=spans.__getitem__)
+        order = sorted(range(len(unique)), key=lambda u: unique[u])  # ascending, as pooling wants
+        rank = np.empty(len(unique), dtype=np.int64)
+        rank[order] = np.arange(len(unique))
+        span_pick.extend(offset + rank[picks] if picks else [])
+        offset += len(unique)
+        items.append(ArticleText(titles[doc_id], body, sorted(all_starts[doc_id]),
+                                 [s for s, _ in split_sentences(body)],
+                                 [(content.passages[i].char_start, content.passages[i].char_end) for i in prows],
+                                 [unique[u] for u in order]))
+        p_rows.extend(prows)
+    pvecs, svecs = pool_articles(embedder, items, window_tokens)
+    content.vectors[p_rows] = pvecs
+    keys = [content.keys[i] for i in p_rows]
+    out = [pvecs]
+    if plan is not None and content.span_vectors is not None and span_rows:
+        picked = svecs[np.asarray(span_pick, dtype=np.int64)]
+        content.span_vectors[span_rows] = picked
+        keys += [plan.keys[r] for r in span_rows]
+        out.append(picked)
+    save(partial, n_shard, keys, np.vstack(out), fingerprint)
+    return len(span_rows)
