@@ -257,3 +257,28 @@ def test_old_format_message_names_the_options_the_index_was_built_with(corpus_di
     f.write_text(json.dumps(m))
     with pytest.raises(ModelMismatch, match="--model hash-test"):
         Index.load(tmp_path / "ix", embedder=HashEmbedder())
+
+
+def test_an_onnx_index_of_format_3_is_said_to_be_embedded_once_more_and_the_build_says_so(corpus_dir, tmp_path, capsys):
+    from qa.cli.main import main
+
+    Index.build([corpus_dir], tmp_path / "ix", embedder=HashEmbedder())
+    f = tmp_path / "ix" / "manifest.json"
+    m = json.loads(f.read_text())
+    m["format_version"] = 3
+    f.write_text(json.dumps(m))
+    with pytest.raises(ModelMismatch, match="embeddings are reused"):  # a model without token states
+        Index.load(tmp_path / "ix", embedder=HashEmbedder())
+    m["model"]["backend"] = "onnx-int8"
+    f.write_text(json.dumps(m))
+    with pytest.raises(ModelMismatch, match="format version 3.*embedded once more.*article windows"):
+        Index.load(tmp_path / "ix", embedder=HashEmbedder())
+    assert main(["index", str(corpus_dir), "--index", str(tmp_path / "ix"), "--backend", "hash"]) == 0
+    out = capsys.readouterr()
+    assert "older qa (format 3)" in out.err and "pooled from article windows" in out.err
+    m = json.loads(f.read_text())
+    assert m["format_version"] == 4
+    m["format_version"] = 3
+    f.write_text(json.dumps(m))
+    assert main(["index", str(corpus_dir), "--index", str(tmp_path / "ix"), "--backend", "hash", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["upgraded_from"] == 3

@@ -11,7 +11,7 @@ from typing import Callable
 
 from qa.cli.common import add_scale_arguments, progress_bar, scale_options
 from qa.errors import BadInput
-from qa.settings import DEFAULT_DATA_DIR, DEFAULT_INDEX_DIR, Settings
+from qa.settings import DEFAULT_DATA_DIR, DEFAULT_INDEX_DIR, FORMAT_VERSION, Settings
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -57,6 +57,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise BadInput(f"--commit-every must be 0 (one commit at the end) or more seconds, got {args.commit_every:g}")
     named = [*args.paths, *(read_url_file(args.urls) if args.urls else [])]
     paths, notes = (named, []) if named else default_sources(args.index)
+    old = _older_format(args.index)
+    if old is not None and not args.json:
+        print(f"Index {args.index} was written by an older qa (format {old}); its passages are embedded "
+              f"once more: since format {FORMAT_VERSION} they are pooled from article windows.", file=sys.stderr)
     t0 = time.perf_counter()
     with fetch_progress(progress_bar("fetching pages", unit="page")):
         index = Index.build(paths, args.index, settings=settings, rebuild=args.rebuild,
@@ -73,6 +77,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         "added": len(stats.added), "changed": len(stats.changed), "removed": len(stats.removed),
         "skipped": [{"path": p, "reason": r} for p, r in report.problems],
         "up_to_date": stats.up_to_date, "resumed": stats.resumed, "steps": stats.steps,
+        "upgraded_from": stats.upgraded_from,
         "first_step_seconds": None if stats.first_step_seconds is None else round(stats.first_step_seconds, 2),
         "seconds": round(time.perf_counter() - t0, 2),
         "stages": {k: round(v, 2) for k, v in stats.stages.items()},
@@ -103,6 +108,18 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"  skipped {p}: {r}")
     print(f"  {summary['seconds']} s")
     return 0
+
+
+def _older_format(index: Path) -> int | None:
+    """The format version of the index at `index` when it is older than this qa's, else None."""
+    from qa.errors import QAError
+    from qa.storage.folder import IndexFolder
+
+    try:
+        fmt = IndexFolder(index).read_manifest().get("format_version") if IndexFolder(index).exists() else None
+    except QAError:
+        return None
+    return fmt if isinstance(fmt, int) and fmt < FORMAT_VERSION else None
 
 
 def step_note(index: Path) -> Callable[[int, int], None]:

@@ -63,6 +63,7 @@ class BuildStats:
     steps: int = 0  # commits made while embedding (qa.storage.steps), before the final one
     first_step_seconds: float | None = None  # from the start until the first step was committed
     seconds: float = 0.0
+    upgraded_from: int | None = None  # the format version of the index this build replaced, if older
     stages: dict[str, float] = field(default_factory=dict)  # wall seconds per stage (the profile)
 
     @contextmanager
@@ -255,6 +256,8 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
                   and manifest.get("model", {}).get("fingerprint") == fingerprint
                   and spec_matches(manifest, settings))
     stats.resumed = manifest.get("pending", {}).get("articles", 0)
+    if manifest and manifest.get("format_version") != FORMAT_VERSION and not rebuild:
+        stats.upgraded_from = manifest.get("format_version")
     if (not rebuild and same_build and not stats.resumed and not (stats.added or stats.changed or stats.removed)
             and list(old_hashes) == list(new_hashes) and manifest.get("sources", []) == recorded):
         stats.passages = stats.reused = manifest.get("counts", {}).get("passages", 0)

@@ -226,9 +226,13 @@ class IndexFolder:
         rebuild = self.rebuild_hint()
         fmt = manifest.get("format_version")
         if fmt != FORMAT_VERSION:
+            windowed = manifest.get("model", {}).get("backend") in ("onnx-int8", "onnx")  # token states
+            cost = ("its passages are embedded once more: since format 4 they are pooled from article "
+                    "windows" if windowed and isinstance(fmt, int) and fmt < 4 else
+                    "its embeddings are reused, not redone")
             raise ModelMismatch(f"index at {self.path} has format version {fmt!r}, this qa reads "
                                 f"{FORMAT_VERSION}; re-index with `{self.reindex_command(manifest)}` "
-                                f"(PATH: the articles it was built from; its embeddings are reused, not redone)")
+                                f"(PATH: the articles it was built from; {cost})")
         model = manifest.get("model", {})
         if model_id is not None and model.get("id") != model_id:
             raise ModelMismatch(f"index at {self.path} was built with model {model.get('id')!r}, "
