@@ -5,6 +5,7 @@ steps, and the last commit is the index a build committed once writes."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -171,3 +172,21 @@ def test_the_progress_bar_only_moves_forward_through_the_steps_and_ends_full(tmp
     dones = [d for d, _ in calls]
     assert dones == sorted(dones) and calls[-1][0] == calls[-1][1]
     assert len(set(dones)) >= 6 + 2  # each group moved it, and the writing at the end
+
+
+def test_a_build_in_a_mount_point_commits_its_steps_by_the_link_inside_it(tmp_path, monkeypatch):
+    import os
+
+    import qa.storage.folder as folder_mod
+
+    target = tmp_path / "volume"
+    target.mkdir()
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(folder_mod.os.path, "ismount", lambda p: Path(p) == target or real_ismount(p))
+    versions = []
+    stats = build_index(articles(), target, HashEmbedder(), STEPS, clock=step_clock(),
+                        on_step=lambda waiting, total: versions.append(os.readlink(target / "current")))
+    assert stats.steps == 6 and len(set(versions)) == 6
+    assert sorted(p.name for p in target.iterdir()) == sorted(["current", ".lock", os.readlink(target / "current")])
+    index = Index.load(target, embedder=HashEmbedder())
+    assert index.still_embedding()["articles"] == 0 and index.search("museum", k=1, config="dense")[0].doc_id == "a08"

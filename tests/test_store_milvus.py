@@ -105,6 +105,19 @@ def test_milvus_delete_removes_articles_and_store_rows(pair):
     assert all(h.doc_id != "football" for h in milvus.search("cup final football", k=5, config="dense"))
 
 
+def test_milvus_store_created_under_given_ids_answers_with_them(tmp_path):
+    v = np.eye(4, dtype=np.float32)
+    meta = [{"doc_id": f"d{i}", "source": "", "date": ""} for i in (1, 3)]
+    store = MilvusStore.create(IndexFolder(tmp_path / "b"), v[[1, 3]], meta, Settings(store="milvus"),
+                               ids=np.array([1, 3]))  # a build still embedding rows 0 and 2
+    try:
+        assert len(store) == 2
+        assert set(store.search_batch(v, 2)[1].ravel().tolist()) == {1, 3}
+        assert store.search_batch(v[[1, 3]], 1)[1].tolist() == [[1], [3]]
+    finally:
+        store.close()
+
+
 def test_milvus_store_add_and_delete_by_id(tmp_path):
     v = np.eye(4, dtype=np.float32)
     meta = [{"doc_id": f"d{i}", "source": "", "date": ""} for i in range(4)]

@@ -80,7 +80,7 @@ def plan_in_context(passages: list[Passage], passage_keys: list[str]) -> Sentenc
     return SentencePlan(offsets, arr, [], keys)
 
 
-def quantize(vectors: np.ndarray, rows: int = 65536) -> np.ndarray:
+def quantize(vectors: np.ndarray, rows: int = 8192) -> np.ndarray:
     """int8 of unit vectors x 127, `rows` at a time (no float temporaries the size of a big
     build's sentence vectors, which a build committed in steps writes at every step)."""
     vectors = np.asarray(vectors)

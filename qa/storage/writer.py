@@ -23,7 +23,6 @@ from qa.storage.progress import BuildProgress
 from qa.storage.sentence_vectors import SentencePlan, save_sentences
 from qa.storage.tables import write_tables
 from qa.storage.vector_stores import create_store, drop_replaced, row_meta
-from qa.storage.vector_stores.faiss import FaissStore
 from qa.types import Article, Passage
 
 # files that change with the vectors; every other data file of a build depends on the text only
@@ -171,18 +170,16 @@ class BuildWriter:
             np.save(tmp.pending_file, pending[pending < c.n], allow_pickle=False)
 
     def _create_store(self, tmp: IndexFolder, pending: np.ndarray):
-        """The vector store of this build: every passage, or (a step) the embedded ones only."""
+        """The vector store of this build: every passage, or (a step) the embedded ones only,
+        under their row ids."""
         c = self.content
-        vectors = c.vectors[:c.n]
+        by_id = {a.doc_id: a for a in c.articles}
         if not len(pending):
-            by_id = {a.doc_id: a for a in c.articles}
-            return create_store(tmp, vectors, [row_meta(by_id[p.doc_id]) for p in c.passages], self.settings)
-        if self.settings.store != "faiss":
-            raise ValueError(f"builds commit in steps with the faiss store only, not {self.settings.store!r}")
-        done = np.setdiff1d(np.arange(c.n, dtype=np.int64), pending, assume_unique=True)
-        store = FaissStore.build(vectors[done], ids=done)
-        store.save(tmp.faiss_file)
-        return store
+            return create_store(tmp, c.vectors[:c.n], [row_meta(by_id[p.doc_id]) for p in c.passages],
+                                self.settings)
+        done = np.setdiff1d(np.arange(c.n, dtype=np.int64), pending[pending < c.n], assume_unique=True)
+        return create_store(tmp, c.vectors[done], [row_meta(by_id[c.passages[i].doc_id]) for i in done.tolist()],
+                            self.settings, ids=done)
 
     def _manifest(self, store, pending: np.ndarray) -> dict:
         c = self.content

@@ -23,10 +23,11 @@ STORES.add_lazy("faiss", "qa.storage.vector_stores.faiss:FaissStore")
 STORES.add_lazy("milvus", "qa.storage.vector_stores.milvus:MilvusStore")
 
 
-def create_store(folder: IndexFolder, vectors: np.ndarray, meta: list[dict], settings) -> VectorStore:
-    """A new store of kind `settings.store` holding `vectors` (row i under id i) for the build
-    in the temporary `folder`."""
-    return STORES.get(settings.store).create(folder, vectors, meta, settings)
+def create_store(folder: IndexFolder, vectors: np.ndarray, meta: list[dict], settings,
+                 ids: np.ndarray | None = None) -> VectorStore:
+    """A new store of kind `settings.store` holding `vectors` (row i under id i, or under
+    `ids[i]`) for the build in the temporary `folder`."""
+    return STORES.get(settings.store).create(folder, vectors, meta, settings, ids=ids)
 
 
 def open_store(folder: IndexFolder, manifest: dict, settings=None) -> VectorStore:

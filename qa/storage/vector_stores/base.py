@@ -36,9 +36,10 @@ class VectorStore(Protocol):
 
     @classmethod
     def create(cls, folder: "IndexFolder", vectors: np.ndarray, meta: list[dict],
-               settings: "Settings") -> "VectorStore":
-        """A new store holding `vectors` (row i under id i) for the build in `folder`; `meta`
-        holds doc_id, source, date per row (`row_meta`)."""
+               settings: "Settings", ids: np.ndarray | None = None) -> "VectorStore":
+        """A new store holding `vectors` (row i under id i, or under `ids[i]`: a build still
+        embedding holds its embedded rows only) for the build in `folder`; `meta` holds
+        doc_id, source, date per row (`row_meta`)."""
 
     @classmethod
     def open(cls, folder: "IndexFolder", spec: dict, settings: "Settings | None") -> "VectorStore":

@@ -71,9 +71,11 @@ class FaissStore:
         return cls(index, kind)
 
     @classmethod
-    def create(cls, folder: IndexFolder, vectors: np.ndarray, meta: list[dict], settings) -> "FaissStore":
-        """Build over all vectors (exact, or IVF-SQ8 above the ANN threshold) and save it."""
-        store = cls.build(vectors)
+    def create(cls, folder: IndexFolder, vectors: np.ndarray, meta: list[dict], settings,
+               ids: np.ndarray | None = None) -> "FaissStore":
+        """Build over all vectors (exact, or IVF-SQ8 above the ANN threshold; under `ids` when
+        given) and save it."""
+        store = cls.build(vectors, ids=ids)
         store.save(folder.faiss_file)
         return store
 

@@ -162,8 +162,10 @@ class MilvusStore:
     # ---- creating and opening -------------------------------------------------------------
 
     @classmethod
-    def create(cls, folder: IndexFolder, vectors: np.ndarray, meta: list[dict], settings) -> "MilvusStore":
-        """A new collection holding `vectors` (row i under id i) for the build in `folder`."""
+    def create(cls, folder: IndexFolder, vectors: np.ndarray, meta: list[dict], settings,
+               ids: np.ndarray | None = None) -> "MilvusStore":
+        """A new collection holding `vectors` (row i under id i, or under `ids[i]`) for the
+        build in `folder`."""
         from pymilvus import DataType
 
         token = folder_token(folder.path)
@@ -198,7 +200,7 @@ class MilvusStore:
             spec = {"kind": "milvus", "uri": rel_uri, "collection": name, "embedded": embedded,
                     "dim": dim, "index": index}
             store = cls(client, uri, name, spec, settings.milvus_token)
-            store.add(np.arange(len(vectors)), vectors, meta)
+            store.add(np.arange(len(vectors)) if ids is None else np.asarray(ids, dtype=np.int64), vectors, meta)
             client.flush(name)
         except BaseException:
             if not embedded:  # the Lite file goes with the temporary folder
