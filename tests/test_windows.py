@@ -241,3 +241,18 @@ def test_real_model_window_pooled_passages_stay_close_to_passages_embedded_alone
     for qi, (question, words) in enumerate(REAL_QUESTIONS.items()):  # an answering passage in the top 2 of 7
         top = [passages[int(i)].text for i in np.argsort(-(pooled @ q[qi]))[:2]]
         assert any(words in t for t in top), (question, top)
+
+
+def test_cli_window_tokens_is_recorded_refused_when_negative_and_named_by_the_reindex_hint(corpus_dir, tmp_path, capsys):
+    import json
+
+    from qa.cli.main import main
+
+    ix = tmp_path / "ix"
+    assert main(["index", str(corpus_dir), "--index", str(ix), "--backend", "hash", "--window-tokens", "0"]) == 0
+    manifest = IndexFolder(ix).read_manifest()
+    assert manifest["chunking"]["window_tokens"] == 0
+    assert "--window-tokens 0" in IndexFolder(ix).reindex_command(manifest)
+    assert main(["index", str(corpus_dir), "--index", str(ix), "--backend", "hash", "--window-tokens", "-3"]) == 2
+    assert "--window-tokens must be 0" in capsys.readouterr().err
+    assert json.loads((ix / "manifest.json").read_text())["chunking"]["window_tokens"] == 0  # untouched

@@ -35,6 +35,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="store a vector per sentence so highlighting is instant (default on; taken from "
                         "the passages' own forward pass with the ONNX backends; off: less disk, the "
                         "highlighter embeds the hits' sentences per question)")
+    p.add_argument("--window-tokens", type=int, default=None, metavar="N",
+                   help=f"read each article once in windows of at most N word pieces and pool every passage "
+                        f"and sentence from them (default {Settings().window_tokens}; ONNX backends; 0: embed "
+                        f"each passage on its own behind its title, as before format 4)")
     p.add_argument("--commit-every", type=float, default=None, metavar="SECONDS",
                    help=f"a long build commits what is embedded at most every SECONDS, so the index "
                         f"answers while it builds (default {Settings().step_seconds:g}; 0: one commit "
@@ -52,7 +56,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = Settings().with_(model=args.model, target_tokens=args.target_tokens,
                                 overlap_sentences=args.overlap, backend=args.backend,
                                 sentence_vectors=args.sentence_vectors, step_seconds=args.commit_every,
-                                **scale_options(args))
+                                window_tokens=args.window_tokens, **scale_options(args))
+    if args.window_tokens is not None and args.window_tokens < 0:
+        raise BadInput(f"--window-tokens must be 0 (each passage embedded on its own) or more word pieces, "
+                       f"got {args.window_tokens}")
     if args.commit_every is not None and args.commit_every < 0:
         raise BadInput(f"--commit-every must be 0 (one commit at the end) or more seconds, got {args.commit_every:g}")
     named = [*args.paths, *(read_url_file(args.urls) if args.urls else [])]

@@ -208,6 +208,7 @@ class IndexFolder:
         opts = [(model.get("id"), d.model, "--model"), (model.get("backend"), d.backend, "--backend"),
                 (chunk.get("target_tokens"), d.target_tokens, "--target-tokens"),
                 (chunk.get("overlap_sentences"), d.overlap_sentences, "--overlap"),
+                (chunk.get("window_tokens"), d.window_tokens, "--window-tokens"),
                 ((manifest.get("store") or {}).get("kind"), "faiss", "--store")]
         cmd = [f"qa index PATH --index {self.path}"]
         cmd += [f"{flag} {value}" for value, default, flag in opts if value is not None and value != default]
