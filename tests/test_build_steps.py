@@ -15,7 +15,7 @@ from qa.storage.builder import build_index
 from qa.storage.folder import IndexFolder
 from qa.storage.steps import StepSchedule, article_groups
 from qa.types import Article
-from tests.support.fake_embedder import HashEmbedder, SpanHashEmbedder
+from tests.support.fake_embedder import HashEmbedder, SpanHashEmbedder, WindowHashEmbedder
 from tests.support.steps import ONCE, STEPS, TOPICS, articles, cut_short, step_clock
 
 def test_the_first_step_makes_every_article_keyword_searchable_before_anything_is_embedded(tmp_path, monkeypatch):
@@ -62,7 +62,11 @@ def test_a_build_cut_short_after_two_steps_keeps_them_and_the_rerun_embeds_only_
     assert once.steps == 0
 
 
-@pytest.mark.parametrize("embedder", [HashEmbedder, SpanHashEmbedder], ids=["separate", "in-context"])
+EMBEDDERS = pytest.mark.parametrize("embedder", [HashEmbedder, SpanHashEmbedder, WindowHashEmbedder],
+                                    ids=["separate", "in-context", "windows"])
+
+
+@EMBEDDERS
 def test_the_final_index_equals_a_build_committed_once(tmp_path, embedder):
     # a wire story carried by two outlets, in different groups: embedded once either way
     corpus = articles() + [Article("z-copy", "The harbour story", articles()[1].body)]
@@ -152,8 +156,9 @@ def test_qa_index_reports_its_steps_and_refuses_a_negative_interval(corpus_dir, 
     assert summary["steps"] == 0 and summary["resumed"] == 0 and summary["first_step_seconds"] is None
 
 
-def test_the_pending_rows_hold_no_vector_and_the_store_leaves_them_out(tmp_path, monkeypatch):
-    index = cut_short(tmp_path / "ix", monkeypatch, call=2, embedder=SpanHashEmbedder)
+@pytest.mark.parametrize("embedder", [SpanHashEmbedder, WindowHashEmbedder], ids=["in-context", "windows"])
+def test_the_pending_rows_hold_no_vector_and_the_store_leaves_them_out(tmp_path, monkeypatch, embedder):
+    index = cut_short(tmp_path / "ix", monkeypatch, call=2, embedder=embedder)
     snap = index.snapshot
     pending = np.asarray(snap.pending)
     assert len(snap.dense) == len(snap.passages) - len(pending) == 2
@@ -163,7 +168,7 @@ def test_the_pending_rows_hold_no_vector_and_the_store_leaves_them_out(tmp_path,
     assert all(k == b"" for k in keys[rows])  # never taken for embedded sentences by a later build
 
 
-@pytest.mark.parametrize("embedder", [HashEmbedder, SpanHashEmbedder], ids=["separate", "in-context"])
+@EMBEDDERS
 def test_the_progress_bar_only_moves_forward_through_the_steps_and_ends_full(tmp_path, embedder):
     calls: list[tuple[int, int]] = []
     stats = build_index(articles(), tmp_path / "ix", embedder(), STEPS, clock=step_clock(),
@@ -190,3 +195,12 @@ def test_a_build_in_a_mount_point_commits_its_steps_by_the_link_inside_it(tmp_pa
     assert sorted(p.name for p in target.iterdir()) == sorted(["current", ".lock", os.readlink(target / "current")])
     index = Index.load(target, embedder=HashEmbedder())
     assert index.still_embedding()["articles"] == 0 and index.search("museum", k=1, config="dense")[0].doc_id == "a08"
+
+
+def test_a_windowed_build_cut_short_resumes_with_the_rest_and_ends_as_one_built_once(tmp_path, monkeypatch):
+    folder = tmp_path / "ix"
+    assert cut_short(folder, monkeypatch, call=3, embedder=WindowHashEmbedder).still_embedding()["articles"] == 8
+    stats = build_index(articles(), folder, WindowHashEmbedder(), STEPS, clock=step_clock())
+    assert stats.resumed == 8 and stats.embedded == 8
+    build_index(articles(), tmp_path / "once", WindowHashEmbedder(), ONCE)
+    assert IndexFolder(folder).read_manifest()["files"] == IndexFolder(tmp_path / "once").read_manifest()["files"]
