@@ -31,7 +31,7 @@ from qa.errors import IndexWriteError, QAError
 from qa.storage.vector_stores import spec_matches
 from qa.storage.tables import iter_records
 from qa.storage.sentence_vectors import (SentenceCache, SentencePlan, plan_in_context, plan_sentences,
-                                         sentence_key)
+                                         reuse_spans)
 from qa.storage.folder import IndexFolder
 from qa.storage.progress import BuildProgress, Progress
 from qa.storage.pooled import embed_windows, uses_windows, window_keys
@@ -300,7 +300,7 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
     span_vectors = None
     if in_context:
         assert plan is not None
-        span_vectors, todo = _reuse_spans(plan, passages, fingerprint, cache, stored, todo, dim)
+        span_vectors, todo = reuse_spans(plan, passages, fingerprint, cache, stored, todo, dim)
     cache.clear()
     stored = SentenceCache(None, dim)  # release the previous index's map
     stats.passages, stats.embedded = n, sum(1 for i in todo if i < n)
@@ -413,7 +413,7 @@ def _embed_group(job: EmbedJob, rows: list[int], partial: Path, progress: Progre
         c.vectors[i] = c.vectors[j]
         if c.in_context:
             assert c.plan is not None and c.span_vectors is not None
-            c.span_vectors[list(_span_rows(c.plan, i))] = c.span_vectors[list(_span_rows(c.plan, j))]
+            c.span_vectors[list(c.plan.rows(i))] = c.span_vectors[list(c.plan.rows(j))]
     return made
 
 
@@ -445,38 +445,6 @@ def _embed_texts(embedder: Embedder, settings: Settings, texts: list[str], keys:
         embedded.close()  # a Ray engine stops its runtime here, also on an error
 
 
-def _span_rows(plan: SentencePlan, i: int) -> range:
-    return range(int(plan.offsets[i]), int(plan.offsets[i + 1]))
-
-
-def _reuse_spans(plan: SentencePlan, passages: list[Passage], fingerprint: str, cache: dict,
-                 stored: SentenceCache, todo: list[int], dim: int) -> tuple[np.ndarray, list[int]]:
-    """Sentence vectors of passages that are not re-embedded, from the previous index or saved
-    shards (an index of separately embedded sentences gives its vectors too, so upgrading one
-    re-embeds only what changed); a passage missing any of them joins `todo`. Returns (span
-    vectors, todo)."""
-    spans = np.zeros((len(plan.keys), dim), dtype=np.float32)
-    again = set(todo)
-    for i in range(len(plan.offsets) - 1):
-        if i in again:
-            continue
-        for r in _span_rows(plan, i):
-            key = plan.keys[r]
-            if key in cache:
-                spans[r] = cache[key]
-            elif key in stored:
-                spans[r] = stored[key]
-            else:
-                s, e, _ = plan.entries[r]
-                alone = sentence_key(fingerprint, passages[i].text[s:e])
-                if alone in stored:
-                    spans[r] = stored[alone]
-                    continue
-                again.add(i)
-                break
-    return spans, sorted(again)
-
-
 def _embed_in_context(embedder, texts: list[str], keys: list[str], prefix: list[int], plan: SentencePlan,
                       todo: list[int], vectors: np.ndarray, span_vectors: np.ndarray, partial: Path,
                       fingerprint: str, progress: Progress | None) -> int:
@@ -494,7 +462,7 @@ def _embed_in_context(embedder, texts: list[str], keys: list[str], prefix: list[
                   for s, e, _ in plan.entries[plan.offsets[i]:plan.offsets[i + 1]]] for i in rows]
         pvecs, svecs = embedder.embed_spans([texts[i] for i in rows], spans)
         vectors[rows] = pvecs
-        span_rows = [r for i in rows for r in _span_rows(plan, i)]
+        span_rows = [r for i in rows for r in plan.rows(i)]
         span_vectors[span_rows] = svecs
         made += len(span_rows)
         _write_shard(partial, n_shard, [keys[i] for i in rows] + [plan.keys[r] for r in span_rows],
@@ -505,5 +473,5 @@ def _embed_in_context(embedder, texts: list[str], keys: list[str], prefix: list[
         j = first[keys[i]]
         if j != i:
             vectors[i] = vectors[j]
-            span_vectors[list(_span_rows(plan, i))] = span_vectors[list(_span_rows(plan, j))]
+            span_vectors[list(plan.rows(i))] = span_vectors[list(plan.rows(j))]
     return made

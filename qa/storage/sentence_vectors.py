@@ -43,6 +43,10 @@ class SentencePlan:
     texts: list[str]
     keys: list[str]
 
+    def rows(self, i: int) -> range:
+        """The entries (and, in context, the rows) of passage i's sentences."""
+        return range(int(self.offsets[i]), int(self.offsets[i + 1]))
+
 
 def plan_sentences(passages: list[Passage], fingerprint: str) -> SentencePlan:
     """Split each passage into the sentences the highlighter scores; each distinct text once."""
@@ -78,6 +82,34 @@ def plan_in_context(passages: list[Passage], passage_keys: list[str]) -> Sentenc
         offsets[i + 1] = len(entries)
     arr = np.array(entries, dtype=np.int32).reshape(-1, 3)
     return SentencePlan(offsets, arr, [], keys)
+
+
+def reuse_spans(plan: SentencePlan, passages: list[Passage], fingerprint: str, cache: dict,
+                 stored: SentenceCache, todo: list[int], dim: int) -> tuple[np.ndarray, list[int]]:
+    """Sentence vectors of passages that are not re-embedded, from the previous index or saved
+    shards (an index of separately embedded sentences gives its vectors too, so upgrading one
+    re-embeds only what changed); a passage missing any of them joins `todo`. Returns (span
+    vectors, todo)."""
+    spans = np.zeros((len(plan.keys), dim), dtype=np.float32)
+    again = set(todo)
+    for i in range(len(plan.offsets) - 1):
+        if i in again:
+            continue
+        for r in plan.rows(i):
+            key = plan.keys[r]
+            if key in cache:
+                spans[r] = cache[key]
+            elif key in stored:
+                spans[r] = stored[key]
+            else:
+                s, e, _ = plan.entries[r]
+                alone = sentence_key(fingerprint, passages[i].text[s:e])
+                if alone in stored:
+                    spans[r] = stored[alone]
+                    continue
+                again.add(i)
+                break
+    return spans, sorted(again)
 
 
 def quantize(vectors: np.ndarray, rows: int = 8192) -> np.ndarray:
