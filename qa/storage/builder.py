@@ -34,7 +34,7 @@ from qa.storage.sentence_vectors import (SentenceCache, SentencePlan, plan_in_co
                                          reuse_spans)
 from qa.storage.folder import IndexFolder
 from qa.storage.progress import BuildProgress, Progress
-from qa.storage.pooled import embed_windows, uses_windows, window_keys
+from qa.storage.pooled import WindowInputs, embed_windows, uses_windows, window_inputs, window_keys
 from qa.storage.steps import StepSchedule, embed_in_steps, embedding_groups, group_progress
 from qa.storage.writer import BuildContent, BuildWriter
 from qa.hashing import content_hash
@@ -84,10 +84,14 @@ def title_line(article: Article, embedder: Embedder, settings: Settings) -> str:
     return ""
 
 
+def titled(line: str, text: str) -> str:
+    """`text` behind its title line and a newline (as it is when the line is "")."""
+    return f"{line}\n{text}" if line else text
+
+
 def embed_text(passage: Passage, article: Article, embedder: Embedder, settings: Settings) -> str:
     """What the model sees of a passage embedded on its own: the title line, a newline, the text."""
-    line = title_line(article, embedder, settings)
-    return line + "\n" + passage.text if line else passage.text
+    return titled(title_line(article, embedder, settings), passage.text)
 
 
 def _load_previous(target: IndexFolder, fingerprint: str, dim: int,
@@ -272,10 +276,11 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
         for start in range(0, len(articles), CHUNK_SLICE):
             passages += chunk_articles(articles[start:start + CHUNK_SLICE], embedder, settings)
             bar.chunked(min(1.0, (start + CHUNK_SLICE) / len(articles)))
-        texts = [embed_text(p, by_id[p.doc_id], embedder, settings) for p in passages]
-        titles = None  # articles read in windows: doc_id -> the title line at each window's head
+        titles = {a.doc_id: title_line(a, embedder, settings) for a in articles}  # once per article
+        texts = [titled(titles[p.doc_id], p.text) for p in passages]  # `embed_text` of each
+        windows = None  # articles read in windows (qa.storage.pooled)
         if uses_windows(embedder, settings):
-            titles = {a.doc_id: title_line(a, embedder, settings) for a in articles}
+            windows = window_inputs(articles, passages, titles)
             keys = window_keys(passages, by_id, titles, fingerprint, settings)
         else:
             keys = [content_hash(fingerprint, t) for t in texts]
@@ -312,7 +317,7 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
                                                            len({keys[i] for i in todo if i >= n}) // 3))
     content = BuildContent(articles, passages, keys, plan, in_context, vectors, span_vectors)
     job = EmbedJob(embedder, settings, fingerprint, content, texts,
-                   [len(t) - len(p.text) for t, p in zip(texts, passages)] if in_context else [], titles)
+                   [len(t) - len(p.text) for t, p in zip(texts, passages)] if in_context else [], windows)
     model = {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
              "max_tokens": embedder.max_tokens, "backend": getattr(embedder, "backend", None)}
     writer = BuildWriter(target, content, model, settings, recorded, manifest, stats)
@@ -354,7 +359,7 @@ class EmbedJob:
         texts: what the model sees for each text row of `content.keys` (`embed_text`).
         prefix: per passage, the characters before its text in `texts` (the title line), for
             sentence spans pooled in context; [] otherwise.
-        titles: doc_id -> title line when articles are read in windows (qa.storage.pooled), else None.
+        windows: what reading the articles in windows needs (qa.storage.pooled), else None.
         first: embedding key -> the row embedded for it in this run (a text seen again in a
             later group takes that row's vectors).
     """
@@ -365,7 +370,7 @@ class EmbedJob:
     content: BuildContent
     texts: list[str]
     prefix: list[int]
-    titles: dict[str, str] | None = None
+    windows: WindowInputs | None = None
     first: dict[str, int] = field(default_factory=dict)
 
 
@@ -383,8 +388,8 @@ def embed_articles(job: EmbedJob, rows: list[int], partial: Path, progress: Prog
         How many sentence vectors were pooled in context.
     """
     c = job.content
-    if job.titles is not None:
-        return embed_windows(job.embedder, c, job.titles, rows, job.settings.window_tokens, partial,
+    if job.windows is not None:
+        return embed_windows(job.embedder, c, job.windows, rows, job.settings.window_tokens, partial,
                              job.fingerprint, _write_shard, progress)
     if c.in_context:
         assert c.plan is not None and c.span_vectors is not None

@@ -10,6 +10,7 @@ key names the article's text, the title line, the window length and the passage'
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -50,7 +51,24 @@ def window_keys(passages: list[Passage], by_id: dict[str, Article], titles: dict
     return keys
 
 
-def embed_windows(embedder, content: BuildContent, titles: dict[str, str], rows: list[int], window_tokens: int,
+@dataclass(frozen=True)
+class WindowInputs:
+    """What reading a build's articles in windows needs, gathered once per build: each article,
+    its title line and where its passages start."""
+
+    articles: dict[str, Article]
+    titles: dict[str, str]
+    passage_starts: dict[str, list[int]]
+
+
+def window_inputs(articles: list[Article], passages: list[Passage], titles: dict[str, str]) -> WindowInputs:
+    starts: dict[str, list[int]] = {a.doc_id: [] for a in articles}
+    for p in passages:
+        starts[p.doc_id].append(p.char_start)
+    return WindowInputs({a.doc_id: a for a in articles}, titles, starts)
+
+
+def embed_windows(embedder, content: BuildContent, inputs: WindowInputs, rows: list[int], window_tokens: int,
                   partial: Path, fingerprint: str, save: SaveShard, progress: Progress | None) -> int:
     """Pool the passage rows `rows` (and, in context, their sentences) into `content`, reading
     their articles in windows; every `SHARD_PASSAGES` passages are saved as a shard as soon as
@@ -58,11 +76,6 @@ def embed_windows(embedder, content: BuildContent, titles: dict[str, str], rows:
     by_article: dict[str, list[int]] = {}
     for i in rows:
         by_article.setdefault(content.passages[i].doc_id, []).append(i)
-    bodies = {a.doc_id: a.body for a in content.articles if a.doc_id in by_article}
-    all_starts: dict[str, list[int]] = {d: [] for d in by_article}
-    for p in content.passages:
-        if p.doc_id in all_starts:
-            all_starts[p.doc_id].append(p.char_start)
     made, done, n_shard = 0, 0, 0
     batch: list[str] = []
     if progress and rows:
@@ -72,7 +85,7 @@ def embed_windows(embedder, content: BuildContent, titles: dict[str, str], rows:
         size = sum(len(by_article[d]) for d in batch)
         if size < SHARD_PASSAGES and k + 1 < len(by_article):
             continue
-        made += _pool_batch(embedder, content, titles, bodies, all_starts, {d: by_article[d] for d in batch},
+        made += _pool_batch(embedder, content, inputs, {d: by_article[d] for d in batch},
                             window_tokens, partial, n_shard, fingerprint, save)
         done, n_shard, batch = done + size, n_shard + 1, []
         if progress:
@@ -80,35 +93,31 @@ def embed_windows(embedder, content: BuildContent, titles: dict[str, str], rows:
     return made
 
 
-def _pool_batch(embedder, content: BuildContent, titles: dict[str, str], bodies: dict[str, str],
-                all_starts: dict[str, list[int]], batch: dict[str, list[int]], window_tokens: int,
-                partial: Path, n_shard: int, fingerprint: str, save: SaveShard) -> int:
-    """Pool one shard's articles; returns the sentence vectors made."""
+def _pool_batch(embedder, content: BuildContent, inputs: WindowInputs, batch: dict[str, list[int]],
+                window_tokens: int, partial: Path, n_shard: int, fingerprint: str, save: SaveShard) -> int:
+    """Pool one shard's articles; returns the sentence vectors made. A sentence shared by two
+    overlapping passages is pooled once (it is read once) and given to both rows."""
     plan = content.plan if content.in_context else None
     items, p_rows, span_rows, span_pick = [], [], [], []
     offset = 0
     for doc_id, prows in batch.items():
-        body = bodies[doc_id]
-        spans: dict[tuple[int, int], int] = {}
-        picks = []
+        body = inputs.articles[doc_id].body
+        spans: list[tuple[int, int]] = []  # body span of each sentence row, in plan order
         if plan is not None:
             for i in prows:
                 start = content.passages[i].char_start
-                for r in range(int(plan.offsets[i]), int(plan.offsets[i + 1])):
+                for r in plan.rows(i):
                     s, e, _ = plan.entries[r]
-                    span = (start + int(s), start + int(e))
-                    picks.append(spans.setdefault(span, len(spans)))
+                    spans.append((start + int(s), start + int(e)))
                     span_rows.append(r)
-        unique = sorted(spans, key=spans.__getitem__)
-        order = sorted(range(len(unique)), key=lambda u: unique[u])  # ascending, as pooling wants
-        rank = np.empty(len(unique), dtype=np.int64)
-        rank[order] = np.arange(len(unique))
-        span_pick.extend(offset + rank[picks] if picks else [])
+        unique = sorted(set(spans))  # ascending, as pooling wants
+        index = {span: offset + k for k, span in enumerate(unique)}
+        span_pick.extend(index[span] for span in spans)
         offset += len(unique)
-        items.append(ArticleText(titles[doc_id], body, sorted(all_starts[doc_id]),
+        items.append(ArticleText(inputs.titles[doc_id], body, inputs.passage_starts[doc_id],
                                  [s for s, _ in split_sentences(body)],
                                  [(content.passages[i].char_start, content.passages[i].char_end) for i in prows],
-                                 [unique[u] for u in order]))
+                                 unique))
         p_rows.extend(prows)
     pvecs, svecs = pool_articles(embedder, items, window_tokens)
     content.vectors[p_rows] = pvecs
