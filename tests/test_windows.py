@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from qa.embedders.base import normalize_rows
-from qa.embedders.windows import ArticleText, cut_windows, plan_windows, pool_articles
+from qa.embedders.windows import SHARED_WEIGHT, ArticleText, cut_windows, plan_windows, pool_articles
 from qa.settings import Settings
 from qa.storage.builder import build_index
 from qa.storage.folder import IndexFolder
@@ -69,18 +69,35 @@ def article_text(embedder, title=TITLE, body=BODY, passage_sentences=((0, 3), (2
     return ArticleText(title, body, [p[0] for p in passages], [s for s, _ in sents], passages, list(sents))
 
 
+def token_sum(embedder, text: str) -> np.ndarray:
+    return embedder.table[embedder.tokenizer.encode(text).ids[1:-1]].sum(0)
+
+
 def expected(embedder, text: str, spans_text: list[str]) -> np.ndarray:
-    ids = [e.ids[1:-1] for e in embedder.tokenizer.encode_batch(spans_text)]
-    return normalize_rows(np.stack([embedder.table[i].sum(0) for i in ids]))
+    return normalize_rows(np.stack([token_sum(embedder, t) for t in spans_text]))
+
+
+def expected_passages(embedder, item: ArticleText) -> np.ndarray:
+    """Title and own tokens count 1, the tail shared with the next passage SHARED_WEIGHT."""
+    rows = []
+    for k, (s, e) in enumerate(item.passages):
+        nxt = item.passages[k + 1][0] if k + 1 < len(item.passages) else e
+        cut = min(max(nxt, s), e)
+        rows.append(token_sum(embedder, item.title) + token_sum(embedder, item.body[s:cut])
+                    + SHARED_WEIGHT * (token_sum(embedder, item.body[cut:e]) if cut < e else 0.0))
+    return normalize_rows(np.stack(rows))
 
 
 @pytest.mark.parametrize("window_tokens", [6, 12, 200])
-def test_a_passage_is_the_mean_of_its_own_and_its_title_tokens_however_windows_are_cut(window_tokens):
+def test_a_passage_is_its_own_and_its_title_tokens_the_tail_it_shares_at_half_weight(window_tokens):
     emb = WindowHashEmbedder(TITLE + " " + BODY, dim=16)
     item = article_text(emb)
     pvecs, svecs = pool_articles(emb, [item], window_tokens)
-    want_p = expected(emb, BODY, [TITLE + " " + BODY[s:e] for s, e in item.passages])
+    want_p = expected_passages(emb, item)
     want_s = expected(emb, BODY, [BODY[s:e] for s, e in item.sentences])
+    assert SHARED_WEIGHT == 0.5
+    unweighted = expected(emb, BODY, [TITLE + " " + BODY[s:e] for s, e in item.passages])
+    assert not np.allclose(want_p[:2], unweighted[:2], atol=1e-3)  # the first two share a tail
     np.testing.assert_allclose(pvecs, want_p, atol=1e-5)
     np.testing.assert_allclose(svecs, want_s, atol=1e-5)
 
@@ -113,7 +130,7 @@ def test_untitled_and_empty_articles():
     emb = WindowHashEmbedder(BODY, dim=16)
     item = article_text(emb, title="")
     pvecs, _ = pool_articles(emb, [item, ArticleText("", "", [], [], [], [])], 12)
-    np.testing.assert_allclose(pvecs, expected(emb, BODY, [BODY[s:e] for s, e in item.passages]), atol=1e-5)
+    np.testing.assert_allclose(pvecs, expected_passages(emb, item), atol=1e-5)
 
 
 # ---- in a build --------------------------------------------------------------------------------
@@ -142,8 +159,9 @@ def test_a_build_pools_passages_from_windows_and_records_the_window_length(tmp_p
     stats = build_index(ARTICLES, tmp_path / "ix", emb, SETTINGS)
     rows, vecs = stored(tmp_path / "ix")
     assert stats.embedded == len(rows) > 4 and emb.batches == []  # nothing embedded passage by passage
-    by_id = {a.doc_id: a for a in ARTICLES}
-    want = expected(emb, "", [f"{by_id[r['doc_id']].title} {r['text']}" for r in rows])
+    want = np.concatenate([expected_passages(emb, ArticleText(
+        a.title, a.body, [], [], [(r["char_start"], r["char_end"]) for r in rows if r["doc_id"] == a.doc_id], []))
+        for a in ARTICLES])
     np.testing.assert_allclose(vecs, want, atol=1e-5)
     manifest = IndexFolder(tmp_path / "ix").read_manifest()
     assert manifest["chunking"]["window_tokens"] == 10 and manifest["format_version"] == 4

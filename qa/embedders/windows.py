@@ -4,9 +4,11 @@ Embedding every passage on its own reads the title line and the overlap sentence
 passage (TIME: 442 k word pieces for 326 k of text). Here an article is read once instead: its
 body is cut into consecutive windows, each read with the (truncated) title line at its head, and
 
-- a passage's vector is the mean of the states of its own tokens, wherever they were read, and
-  of the title tokens of the window that holds its first token (the title stays part of what a
-  passage means, as when the passage was embedded behind the title line);
+- a passage's vector is the weighted mean of the states of its own tokens and of the title
+  tokens of the window that holds its first token (the title stays part of what a passage means,
+  as when the passage was embedded behind the title line). Its tokens count 1, except the tail it
+  shares with the next passage (the overlap sentence) when that is read in the next passage's
+  window, in that passage's context: those count `SHARED_WEIGHT` (one half);
 - a sentence's vector is the mean of its tokens' states.
 
 Overlapping passages share token states: nothing is read twice. A window starts where the
@@ -27,6 +29,9 @@ from qa.embedders.base import normalize_rows
 
 Span = tuple[int, int]
 WINDOW_TOKENS = 128  # default window length, in word pieces of body text (title line not counted)
+# What a passage's tail shared with the next passage counts in its vector when it is read in the
+# next passage's window (bench/RESULTS.md: 1 blurs neighbours, 0 drops the tail; 0.25-0.5 best)
+SHARED_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,7 @@ def pool_articles(embedder, items: list[ArticleText], window_tokens: int = WINDO
     p_arr = [np.asarray(it.passages, dtype=np.int64).reshape(-1, 2) for it in items]
     s_arr = [np.asarray(it.sentences, dtype=np.int64).reshape(-1, 2) for it in items]
     windows = plan_windows(items, embedder.window_tokenizer(), window_tokens, embedder.max_tokens)
+    part = np.zeros((max((len(p) for p in p_arr), default=0), dim), dtype=np.float64)  # one window's sums
     for rows, encs, pooled, states in embedder.token_states([w.text for w in windows]):
         for r, (j, enc) in enumerate(zip(rows, encs)):
             w = windows[j]
@@ -138,7 +144,11 @@ def pool_articles(embedder, items: list[ArticleText], window_tokens: int = WINDO
             pos = offsets[body, 0] - w.prefix + w.start  # the body character each body token starts at
             cum = np.vstack([np.zeros((1, dim)), np.cumsum(h[body], axis=0)])
             fallback[w.article] += pooled[r]
-            held = _add_spans(p_arr[w.article], w, pos, cum, p_sum, int(p_first[w.article]))
+            base = int(p_first[w.article])
+            held = _add_spans(p_arr[w.article], w, pos, cum, part[:len(p_arr[w.article])], 0)
+            p_sum[base + held] += part[held] * _weights(p_arr[w.article], held, w.start)[:, None]
+            part[held] = 0.0
+            held = held + base
             if title.any():  # a passage starting in this window takes its title tokens
                 starts_here = held[(p_arr[w.article][held - p_first[w.article], 0] >= w.start)]
                 p_title[starts_here] = h[title].sum(0)
@@ -148,6 +158,15 @@ def pool_articles(embedder, items: list[ArticleText], window_tokens: int = WINDO
         if empty.any():
             sums[empty] = fallback[np.repeat(np.arange(len(items)), np.diff(first))[empty]]
     return normalize_rows((p_sum + p_title).astype(np.float32)), normalize_rows(s_sum.astype(np.float32))
+
+
+def _weights(spans: np.ndarray, held: np.ndarray, window_start: int) -> np.ndarray:
+    """How much a window's tokens count in each passage it holds (`held`: rows of `spans`, an
+    article's passages in order): 1 when the window starts before the next passage does (the
+    passage's own reading), else `SHARED_WEIGHT` (the tail it shares with the next passage, read
+    in that passage's window)."""
+    following = np.append(spans[1:, 0], np.iinfo(np.int64).max)
+    return np.where(window_start < following[held], 1.0, SHARED_WEIGHT)
 
 
 def _add_spans(spans: np.ndarray, w: Window, pos: np.ndarray, cum: np.ndarray, sums: np.ndarray,

@@ -24,7 +24,7 @@ from qa.storage.writer import BuildContent
 from qa.text.sentences import split_sentences
 from qa.types import Article, Passage
 
-WINDOW_RECIPE = "windows-1"  # in every key: bump when the windows or the pooling change
+WINDOW_RECIPE = "windows-2"  # in every key: bump when the windows or the pooling change
 SHARD_PASSAGES = 256  # passages pooled (and saved as one shard) at a time
 
 SaveShard = Callable[[Path, int, list[str], np.ndarray, str], None]
