@@ -133,6 +133,7 @@ def pool_articles(embedder, items: list[ArticleText], window_tokens: int = WINDO
     s_arr = [np.asarray(it.sentences, dtype=np.int64).reshape(-1, 2) for it in items]
     windows = plan_windows(items, embedder.window_tokenizer(), window_tokens, embedder.max_tokens)
     part = np.zeros((max((len(p) for p in p_arr), default=0), dim), dtype=np.float64)  # one window's sums
+    following = [np.append(p[1:, 0], np.iinfo(np.int64).max) for p in p_arr]  # next passage's start
     for rows, encs, pooled, states in embedder.token_states([w.text for w in windows]):
         for r, (j, enc) in enumerate(zip(rows, encs)):
             w = windows[j]
@@ -146,7 +147,7 @@ def pool_articles(embedder, items: list[ArticleText], window_tokens: int = WINDO
             fallback[w.article] += pooled[r]
             base = int(p_first[w.article])
             held = _add_spans(p_arr[w.article], w, pos, cum, part[:len(p_arr[w.article])], 0)
-            p_sum[base + held] += part[held] * _weights(p_arr[w.article], held, w.start)[:, None]
+            p_sum[base + held] += part[held] * _weights(following[w.article], held, w.start)[:, None]
             part[held] = 0.0
             held = held + base
             if title.any():  # a passage starting in this window takes its title tokens
@@ -160,12 +161,11 @@ def pool_articles(embedder, items: list[ArticleText], window_tokens: int = WINDO
     return normalize_rows((p_sum + p_title).astype(np.float32)), normalize_rows(s_sum.astype(np.float32))
 
 
-def _weights(spans: np.ndarray, held: np.ndarray, window_start: int) -> np.ndarray:
-    """How much a window's tokens count in each passage it holds (`held`: rows of `spans`, an
-    article's passages in order): 1 when the window starts before the next passage does (the
-    passage's own reading), else `SHARED_WEIGHT` (the tail it shares with the next passage, read
-    in that passage's window)."""
-    following = np.append(spans[1:, 0], np.iinfo(np.int64).max)
+def _weights(following: np.ndarray, held: np.ndarray, window_start: int) -> np.ndarray:
+    """How much a window's tokens count in each passage it holds (`held`: an article's passage
+    rows; `following`: where the passage after each starts): 1 when the window starts before the
+    next passage does (the passage's own reading), else `SHARED_WEIGHT` (the tail it shares with
+    the next passage, read in that passage's window)."""
     return np.where(window_start < following[held], 1.0, SHARED_WEIGHT)
 
 
