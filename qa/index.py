@@ -20,7 +20,7 @@ import numpy as np
 from qa.embedders import Embedder, get_embedder
 from qa.embedders.question_cache import QuestionEncoder
 from qa.errors import BadInput, IndexCorrupt, IndexNotFound, QAError
-from qa.ingest.reader import IngestReport, ingest
+from qa.ingest.reader import SUPPORTED_EXTS, IngestReport, ingest
 from qa.settings import DEFAULT_INDEX_DIR, Settings
 from qa.storage.builder import BuildStats, Progress, add_sources, build_index
 from qa.storage.folder import IndexFolder
@@ -133,8 +133,10 @@ class Index:
         `on_step(articles still to embed, articles)` is called after each step.
 
         Raises:
-            BadInput: no article could be read from `paths` (the message lists why per file).
+            BadInput: `paths` is one string or path, not a list; no article could be read from
+                `paths` (the message lists why per file).
         """
+        paths = _listed(paths, "paths", "files or folders")
         settings = settings or Settings()
         IndexFolder(folder).check_writable(paths)  # before anything is read or written
         embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.backend)
@@ -142,7 +144,8 @@ class Index:
         report = ingest(list(paths), exclude=[folder])
         read_seconds = time.perf_counter() - t0
         if not report.articles:
-            reasons = "; ".join(f"{p}: {r}" for p, r in report.problems[:5]) or "no supported files"
+            reasons = ("; ".join(f"{p}: {r}" for p, r in report.problems[:5])
+                       or f"no supported files; qa reads {', '.join(sorted(SUPPORTED_EXTS))}")
             raise BadInput(f"nothing to index in {', '.join(map(str, paths))} ({reasons})")
         stats = build_index(report.articles, folder, embedder, settings, rebuild=rebuild, progress=progress,
                             sources=list(paths), on_step=on_step)
@@ -164,7 +167,8 @@ class Index:
             replace_existing: an article whose doc_id is already indexed from another file
                 replaces it (True) or is refused and reported (False: the web UI's uploads).
         """
-        report = ingest(list(paths), exclude=[self.folder])
+        paths = _listed(paths, "paths", "files or folders")
+        report = ingest(paths, exclude=[self.folder])
         incoming = report.articles
 
         def change(current: list[Article]) -> list[Article]:
@@ -189,7 +193,7 @@ class Index:
 
     def delete(self, doc_ids: list[str]) -> int:
         """Remove articles by id; returns how many were removed."""
-        drop, removed = set(doc_ids), [0]
+        drop, removed = set(_listed(doc_ids, "doc_ids", "article ids")), [0]
 
         def change(current: list[Article]) -> list[Article]:
             keep = [a for a in current if a.doc_id not in drop]
@@ -284,3 +288,16 @@ class Index:
     def __repr__(self) -> str:
         return (f"Index({str(self.folder)!r}, articles={len(self.articles)}, passages={len(self.passages)}, "
                 f"model={self.manifest.get('model', {}).get('id')!r})")
+
+
+def _listed(values, name: str, what: str) -> list:
+    """`values` as a list; one string or path is refused, not read character by character (a
+    build of "/data" would read "/", the whole disk; a delete of "ab" would drop ids "a" and "b").
+
+    Raises:
+        BadInput: `values` is a str or a Path.
+    """
+    if isinstance(values, (str, Path)):
+        raise BadInput(f"{name} must be a list of {what}, got the single {type(values).__name__} "
+                       f"{str(values)!r}; pass [{str(values)!r}]")
+    return list(values)

@@ -457,10 +457,11 @@ def test_outputs_are_safe_for_spreadsheets_markdown_and_trec(built_index, tmp_pa
 
 
 def test_question_sets_with_bare_cr_long_fields_and_line_separators_are_read(tmp_path):
-    long_q = "Which team won the cup final " + "really " * 30_000 + "?"  # ~210,000 characters
+    long_answer = "a late goal " + "really " * 30_000  # ~210,000 characters (a question that long is refused)
     f = tmp_path / "set.csv"
-    f.write_bytes(f'question,answers\r"Who won the cup?",late goal\r"{long_q}",x\r'.encode())
-    assert [q.text[:7] for q in read_question_file(f).questions] == ["Who won", "Which t"]
+    f.write_bytes(f'question,answers\r"Who won the cup?",late goal\r"Which team won the final?","{long_answer}"\r'.encode())
+    questions = read_question_file(f).questions
+    assert [q.text[:7] for q in questions] == ["Who won", "Which t"] and len(questions[1].answers[0]) > 200_000
     j = tmp_path / "set.jsonl"
     j.write_text(json.dumps({"question": "Cup\u2028final\u0085winner?", "answers": ["goal"]},
                             ensure_ascii=False) + "\n", encoding="utf-8")

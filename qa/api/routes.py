@@ -29,6 +29,8 @@ from qa.api.errors import ApiError, install_handlers
 MAX_FILES = 16  # files in one upload request
 MAX_PAGES = 20  # URLs in one pages request
 COPY_CHUNK = 1024 * 1024
+ASK_PARAMS = ("q", "k", "config", "source", "since", "until", "group")
+MAX_NAME_BYTES = 200  # an uploaded file's name as written to the temporary folder
 
 
 class AskRequest(BaseModel):
@@ -74,9 +76,13 @@ async def read_json(request: Request, model: type[BaseModel]) -> BaseModel:
         raise ApiError(400, "the request body is empty; send a JSON object such as {\"q\": \"...\"}")
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        where = f" at line {e.lineno} column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
-        raise ApiError(400, f"malformed JSON{where}: {getattr(e, 'msg', None) or e}") from None
+    except json.JSONDecodeError as e:
+        raise ApiError(400, f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except UnicodeDecodeError as e:
+        raise ApiError(400, f"the body is not UTF-8 text (byte 0x{e.object[e.start:e.start + 1].hex()} at offset {e.start}); "
+                            f"send JSON encoded as UTF-8") from None
+    except RecursionError:  # [[[[...]]]] deeper than the parser's stack: refused, not a 500
+        raise ApiError(400, "the JSON is nested too deeply; send a flat object such as {\"q\": \"...\"}") from None
     if not isinstance(data, dict):
         raise ApiError(400, f"the body must be a JSON object, got {type(data).__name__}")
     return model.model_validate(data)
@@ -121,9 +127,13 @@ def build_api(service, upload_limit: int | None = None) -> FastAPI:
         return JSONResponse(got.to_dict())
 
     @api.get("/ask", summary="Answer a question (the `qa ask --json` object)")
-    async def ask_get(q: str = Query(..., description="the question"), k: int | None = None,
+    async def ask_get(request: Request, q: str = Query(..., description="the question"), k: int | None = None,
                       config: str | None = None, source: str | None = None, since: str | None = None,
                       until: str | None = None, group: bool | None = None) -> JSONResponse:
+        unknown = [p for p in request.query_params if p not in ASK_PARAMS]
+        if unknown:  # as POST refuses an unknown field: a typo (kk=3) is not silently ignored
+            raise ApiError(400, f"{unknown[0]}: unknown query parameter; use {', '.join(ASK_PARAMS)} "
+                                f"(got {request.query_params[unknown[0]]!r})")
         return await answer(AskRequest(q=q, k=k, config=config, source=source, since=since, until=until,
                                        group=group))
 
@@ -225,7 +235,7 @@ def _add_write_routes(api: FastAPI, service, upload_limit: int | None) -> None:
             with tempfile.TemporaryDirectory(prefix="qa-api-upload-") as tmp:
                 paths, too_big = [], set()
                 for i, part in enumerate(parts):
-                    name = re.split(r"[\\/]", part.filename or "")[-1] or "upload"
+                    name = _temp_name(part.filename)
                     path = Path(tmp) / str(i) / name
                     path.parent.mkdir()
                     if await _copy(part, path, service.max_upload_bytes) > service.max_upload_bytes:
@@ -266,6 +276,21 @@ def _add_write_routes(api: FastAPI, service, upload_limit: int | None) -> None:
             raise ApiError(404, f"no article {doc_id!r} in the index (deleted already?)")
         n = await run_in_threadpool(service.delete, [doc_id])
         return JSONResponse({"deleted": [doc_id] if n else [], "articles": len(service.index().articles)})
+
+
+def _temp_name(filename: str | None) -> str:
+    """The client's file name, made fit to write as it is reported back: its last path part,
+    no NUL, at most ~200 bytes (file systems refuse names over 255; the upload folder keeps the
+    first 100 characters of the stem anyway)."""
+    name = re.split(r"[\\/]", (filename or "").replace("\0", ""))[-1]
+    if name in ("", ".", ".."):  # ".." would name the temporary folder itself
+        name = "upload"
+    if len(name.encode()) > MAX_NAME_BYTES:
+        stem, dot, ext = name.rpartition(".")
+        ext = dot + ext if dot and len(ext.encode()) <= 16 else ""
+        stem = (stem if ext else name).encode()[:MAX_NAME_BYTES].decode(errors="ignore")
+        name = stem + ext
+    return name
 
 
 async def _copy(part: UploadFile, path: Path, limit: int) -> int:

@@ -15,7 +15,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
     p = subparsers.add_parser("ask", help="ask a question; print cited passages")
     p.add_argument("question")
-    p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument("-k", "--k", type=int, default=5, help="number of passages (default 5)")
     p.add_argument("--index", type=Path, default=Path(DEFAULT_INDEX_DIR))
     p.add_argument("--config", choices=CONFIGS, default=None,
                    help=f"retrieval configuration (default {Settings().config})")

@@ -26,7 +26,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "brings its own corpus)")
     p.add_argument("--config", nargs="+", action="extend", default=None, metavar="NAME",
                    help="configurations to compare (default: every one in qa.search.pipeline.CONFIGS)")
-    p.add_argument("-k", type=int, default=100, help="passages retrieved per question (default 100)")
+    p.add_argument("-k", "--k", type=int, default=100, help="passages retrieved per question (default 100)")
     p.add_argument("--batch-size", type=int, default=32, help="questions per search_batch call (default 32)")
     p.add_argument("--single-sample", type=int, default=20,
                    help="questions also timed one at a time, per configuration (default 20; 0 = none)")
@@ -50,6 +50,9 @@ def _configs(asked: list[str] | None) -> list[str]:
     return list(dict.fromkeys(PIPELINES.get(c).name for c in asked)) if asked else list(PIPELINES.names())
 
 
+OUTPUT_EXAMPLES = {"json": "eval.json", "csv": "eval.csv", "report": "report.md", "run_file": "run.trec"}
+
+
 def _check_outputs(args: argparse.Namespace) -> None:
     from qa.errors import BadInput
 
@@ -57,6 +60,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
         path = getattr(args, opt)
         if path is not None and not Path(path).parent.is_dir():
             raise BadInput(f"--{opt.replace('_', '-')} {path}: folder {Path(path).parent} does not exist")
+        if path is not None and Path(path).is_dir():  # checked before the run, not after it
+            raise BadInput(f"--{opt.replace('_', '-')} {path} is a folder; give a file name in it, "
+                           f"e.g. {Path(path) / OUTPUT_EXAMPLES[opt]}")
 
 
 def _warn(lines: list[str]) -> None:
@@ -82,6 +88,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         from qa.errors import BadInput
         raise BadInput(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.single_sample < 0:
+        from qa.errors import BadInput
+        raise BadInput(f"--single-sample must be 0 (none timed one at a time) or more questions, "
+                       f"got {args.single_sample}")
     _check_outputs(args)
     qset = read_source(args.source)
     if qset.corpus is not None:

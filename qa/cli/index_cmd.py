@@ -60,8 +60,14 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.window_tokens is not None and args.window_tokens < 0:
         raise BadInput(f"--window-tokens must be 0 (each passage embedded on its own) or more word pieces, "
                        f"got {args.window_tokens}")
-    if args.commit_every is not None and args.commit_every < 0:
+    if args.commit_every is not None and not args.commit_every >= 0:  # NaN too
         raise BadInput(f"--commit-every must be 0 (one commit at the end) or more seconds, got {args.commit_every:g}")
+    if args.target_tokens is not None and args.target_tokens < 1:
+        raise BadInput(f"--target-tokens must be at least 1 word piece, got {args.target_tokens}; "
+                       f"the default is {Settings().target_tokens}")
+    if args.overlap is not None and args.overlap < 0:
+        raise BadInput(f"--overlap must be 0 (no sentence shared) or more sentences, got {args.overlap}; "
+                       f"the default is {Settings().overlap_sentences}")
     named = [*args.paths, *(read_url_file(args.urls) if args.urls else [])]
     paths, notes = (named, []) if named else default_sources(args.index)
     old = _older_format(args.index)

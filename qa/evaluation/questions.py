@@ -19,6 +19,7 @@ from pathlib import Path
 from qa.settings import Settings
 from qa.errors import BadInput
 from qa.ingest.decode import csv_rows, decode_bytes
+from qa.search.filters import clean_question
 from qa.types import Article
 
 MAX_PROBLEMS_SHOWN = 5
@@ -102,20 +103,29 @@ def _string_list(value: object, name: str, sep: str | None) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool)
                                               for v in value):
         raise BadInput(f"'{name}' must be a list of strings, got {json.dumps(value)[:60]}")
-    return tuple(s for s in (str(v).strip() for v in value) if s)
+    kept = tuple(s for s in (str(v).strip() for v in value) if s)
+    if value and not kept:  # else the record would silently become "should find nothing"
+        raise BadInput(f"'{name}' holds only empty strings ({json.dumps(value)[:60]}); give at least one, "
+                       f"or leave '{name}' out for a question that should find nothing")
+    return kept
 
 
 def record_to_question(rec: object, line: int, sep: str | None = None) -> Question:
     """One question record -> `Question`.
 
     Raises:
-        BadInput: not an object, `question` missing or blank, or answers/doc_ids not string lists.
+        BadInput: not an object, `question` missing, blank or too long, or answers/doc_ids not
+            string lists (or lists of blanks only).
     """
     if not isinstance(rec, dict):
         raise BadInput(f"expected an object with 'question', got {type(rec).__name__}")
     text = rec.get("question")
     if not isinstance(text, str) or not text.strip():
         raise BadInput("missing or empty 'question' field")
+    try:  # refused here, by line, rather than mid-run without one
+        clean_question(text)
+    except BadInput as e:
+        raise BadInput(f"'question' cannot be asked: {e}") from None
     qid = rec.get("id")
     qid = str(line) if qid is None or str(qid).strip() == "" else str(qid).strip()
     answers = _string_list(rec.get("answers"), "answers", sep)

@@ -252,6 +252,9 @@ def iter_files(paths: list[str | Path], report: IngestReport,
             else:
                 report.problems.append((str(p), f"unsupported file type {p.suffix or '(none)'!r}; "
                                         f"use one of {', '.join(sorted(SUPPORTED_EXTS))}"))
+        elif p.exists():  # a pipe, a device or a socket: reading it could block or never end
+            report.problems.append((str(p), "not a regular file or folder (a pipe, device or socket); "
+                                    "save its content to a file and index that"))
         else:
             report.problems.append((str(p), "no such file or folder"))
     return found

@@ -185,16 +185,21 @@ class IndexFolder:
 
         Raises:
             IndexNotFound: no folder or no manifest there.
-            IndexCorrupt: the manifest is not valid JSON.
+            IndexCorrupt: the manifest is not valid JSON, or not an object whose sections
+                (model, chunking, files, ...) are objects.
         """
         f = self.manifest_file
         if not f.exists():
             raise IndexNotFound(f"no index at {str(self.path)!r} (no {self.MANIFEST}); build one with "
                                 f"`qa index PATH --index {self.path}`")
         try:
-            return json.loads(f.read_text(encoding="utf-8"))
+            manifest = json.loads(f.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise IndexCorrupt(f"{f} is not valid JSON; {self.rebuild_hint()}") from None
+        problem = _manifest_shape_problem(manifest)
+        if problem:  # a hand-edited manifest: refused here, not as a traceback deep in a load
+            raise IndexCorrupt(f"{f} {problem} (edited or damaged); {self.rebuild_hint()}")
+        return manifest
 
     def rebuild_hint(self) -> str:
         return f"rebuild with `qa index --rebuild --index {self.path}`"
@@ -234,6 +239,12 @@ class IndexFolder:
             raise ModelMismatch(f"index at {self.path} has format version {fmt!r}, this qa reads "
                                 f"{FORMAT_VERSION}; re-index with `{self.reindex_command(manifest)}` "
                                 f"(PATH: the articles it was built from; {cost})")
+        from qa.settings import Settings
+
+        unknown = sorted(set(manifest.get("chunking", {})) - set(Settings().chunking()))
+        if unknown:
+            raise IndexCorrupt(f"{self.manifest_file} has unknown chunking keys {', '.join(unknown)} "
+                               f"(edited or damaged); {rebuild}")
         model = manifest.get("model", {})
         if model_id is not None and model.get("id") != model_id:
             raise ModelMismatch(f"index at {self.path} was built with model {model.get('id')!r}, "
@@ -393,6 +404,25 @@ class IndexFolder:
         """Remove this (temporary) folder and everything in it."""
         if self.path.exists():
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+_MANIFEST_SECTIONS = ("model", "chunking", "counts", "bm25", "store", "pending", "files")
+
+
+def _manifest_shape_problem(manifest: Any) -> str | None:
+    """What makes `manifest` unreadable as a manifest (a list, a section that is not an object,
+    a file entry without its size), or None when its shape is right."""
+    if not isinstance(manifest, dict):
+        return f"holds a JSON {type(manifest).__name__}, not an object"
+    for key in _MANIFEST_SECTIONS:
+        if key in manifest and not isinstance(manifest[key], dict):
+            return f"has {key!r} = {json.dumps(manifest[key])[:60]}, not an object"
+    for name, info in manifest.get("files", {}).items():
+        if not isinstance(info, dict):
+            return f"has the file entry {name!r} = {json.dumps(info)[:60]}, not an object"
+    if "sources" in manifest and not isinstance(manifest["sources"], list):
+        return f"has 'sources' = {json.dumps(manifest['sources'])[:60]}, not a list"
+    return None
 
 
 def _fsync_tree(folder: Path) -> None:

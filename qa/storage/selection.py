@@ -45,8 +45,10 @@ class Filter:
         """A checked filter from user input ("" and None mean no bound).
 
         Raises:
-            BadInput: a date that is not YYYY-MM-DD.
+            BadInput: a source that is not a string, a date that is not YYYY-MM-DD.
         """
+        if source is not None and not isinstance(source, str):
+            raise BadInput(f"source must be a string (part of a source's name), got {source!r}")
         return cls((source or "").strip(), parse_iso_date(since, "since"),
                    parse_iso_date(until, "until"))
 
