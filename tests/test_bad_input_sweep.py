@@ -202,3 +202,22 @@ def test_build_of_a_folder_without_a_supported_file_names_the_types_qa_reads(tmp
     (tmp_path / "in" / "notes.bin").write_bytes(b"\x00\x01")
     with pytest.raises(BadInput, match=r"no supported files; qa reads .*\.jsonl, .*\.pdf, .*\.txt"):
         Index.build([tmp_path / "in"], tmp_path / "ix", embedder=HashEmbedder())
+
+
+# ---- qa serve ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, env, shown", [
+    (["--port", "99999"], {}, "'99999'"), (["--port", "0"], {}, "'0'"), ([], {"QA_PORT": "abc"}, "'abc'"),
+])
+def test_serve_with_a_port_out_of_range_exits_2_naming_it(tmp_path, capsys, monkeypatch, argv, env, shown):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", "--index", str(tmp_path / "ix"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert f"--port: must be a port number from 1 to 65535 (--port or QA_PORT), got {shown}" in err
+    assert "Traceback" not in err
+
+
+def test_a_bad_qa_port_breaks_no_other_command(cli_index_dir, capsys, monkeypatch):
+    monkeypatch.setenv("QA_PORT", "abc")
+    assert main(["ask", "energy talks", "--index", str(cli_index_dir), "-k", "1"]) == 0

@@ -28,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     env = os.environ.get
     p.add_argument("--index", default=env("QA_INDEX", DEFAULT_INDEX_DIR), help="index folder (QA_INDEX)")
     p.add_argument("--host", default=env("QA_HOST", "127.0.0.1"), help="address to listen on (QA_HOST)")
-    p.add_argument("--port", type=int, default=int(env("QA_PORT", "7860")), help="port (QA_PORT)")
+    # a string default goes through `type` only when `serve` is parsed: a bad QA_PORT breaks no other command
+    p.add_argument("--port", type=_port, default=env("QA_PORT", "7860"), help="port (QA_PORT)")
     p.add_argument("--auth", default=env("QA_AUTH"), metavar="USER:PASS",
                    help="require HTTP basic auth on every route, UI and API (QA_AUTH)")
     p.add_argument("--token-file", default=env("QA_TOKEN_FILE"), metavar="FILE",
@@ -114,6 +115,18 @@ def uvicorn_config(app, host: str, port: int):
 
     return uvicorn.Config(app, host=host, port=port, log_level="warning", http="h11",
                           h11_max_incomplete_event_size=MAX_URL_BYTES, timeout_graceful_shutdown=5)
+
+
+def _port(value: str) -> int:
+    """--port (or QA_PORT) as a TCP port number, else an argparse error naming the value."""
+    try:
+        port = int(value)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535 (--port or QA_PORT), "
+                                         f"got {value!r}")
+    return port
 
 
 def serve(args: argparse.Namespace) -> int:
