@@ -221,3 +221,21 @@ def test_serve_with_a_port_out_of_range_exits_2_naming_it(tmp_path, capsys, monk
 def test_a_bad_qa_port_breaks_no_other_command(cli_index_dir, capsys, monkeypatch):
     monkeypatch.setenv("QA_PORT", "abc")
     assert main(["ask", "energy talks", "--index", str(cli_index_dir), "-k", "1"]) == 0
+
+
+def test_a_file_whose_name_is_not_utf8_is_skipped_with_the_fix_and_the_rest_indexed(tmp_path, capsys):
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("Harbour news\n\nShips came in at dawn after the storm.\n")
+    latin1 = os.path.join(os.fsencode(folder), b"caf\xe9 news.txt")  # a name from an old archive
+    with open(latin1, "wb") as f:
+        f.write(b"Cafe news\n\nThe cafe opened its doors on Monday morning.\n")
+    ix = tmp_path / "ix"
+    assert main(["index", str(folder), "--index", str(ix), "--backend", "hash", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["articles"] == 1
+    (skipped,) = summary["skipped"]
+    assert skipped["path"].endswith("caf\ufffd news.txt") and "not UTF-8" in skipped["reason"]
+    assert "rename it" in skipped["reason"]

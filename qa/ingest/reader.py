@@ -244,11 +244,12 @@ def iter_files(paths: list[str | Path], report: IngestReport,
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 if f.is_file() and f.suffix.lower() in SUPPORTED_EXTS and not f.name.startswith(".") \
-                        and not any(s in f.resolve().parents for s in skip):
+                        and not any(s in f.resolve().parents for s in skip) and _utf8_name(f, report):
                     found.append(f)
         elif p.is_file():
             if p.suffix.lower() in SUPPORTED_EXTS:
-                found.append(p)
+                if _utf8_name(p, report):
+                    found.append(p)
             else:
                 report.problems.append((str(p), f"unsupported file type {p.suffix or '(none)'!r}; "
                                         f"use one of {', '.join(sorted(SUPPORTED_EXTS))}"))
@@ -258,6 +259,19 @@ def iter_files(paths: list[str | Path], report: IngestReport,
         else:
             report.problems.append((str(p), "no such file or folder"))
     return found
+
+
+def _utf8_name(f: Path, report: IngestReport) -> bool:
+    """True when `f`'s path is UTF-8 text; else the file is reported (its path and id could not
+    be written to the index's UTF-8 tables: the whole build failed on them)."""
+    try:
+        str(f).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        shown = str(f).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        report.problems.append((shown, "the file name is not UTF-8 text (an old archive's encoding?); "
+                                       "rename it, e.g. convmv -f latin1 -t utf8 --notest FILE"))
+        return False
 
 
 def ingest(paths: list[str | Path], exclude: list[str | Path] = ()) -> IngestReport:
