@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import replace
@@ -86,8 +87,11 @@ class Index:
         """Open an index folder, refusing one of another model or format, or with damaged files.
 
         Raises:
-            IndexNotFound, IndexCorrupt, ModelMismatch.
+            BadInput (`folder` is not a path), IndexNotFound, IndexCorrupt, ModelMismatch.
         """
+        if not isinstance(folder, (str, os.PathLike)) or not str(folder).strip():
+            raise BadInput(f"Index.load needs the index folder as a path, got {folder!r}; "
+                           f"e.g. Index.load({DEFAULT_INDEX_DIR!r})")
         snapshot, embedder = cls._open(IndexFolder(folder), embedder, settings, verify)
         return cls(snapshot, embedder)
 

@@ -239,3 +239,32 @@ def test_a_file_whose_name_is_not_utf8_is_skipped_with_the_fix_and_the_rest_inde
     (skipped,) = summary["skipped"]
     assert skipped["path"].endswith("caf\ufffd news.txt") and "not UTF-8" in skipped["reason"]
     assert "rename it" in skipped["reason"]
+
+
+# ---- after the sweep: reversed date range, undecodable question, Index.load of a non-path ----
+
+def test_since_after_until_names_the_swap():
+    from qa.errors import BadInput
+    from qa.storage.selection import Filter
+
+    with pytest.raises(BadInput, match=r"--since 2021-06-12 is after --until 2021-06-01.*--since 2021-06-01 --until 2021-06-12"):
+        Filter.of(since="2021-06-12", until="2021-06-01")
+    assert Filter.of(since="2021-06-01", until="2021-06-01").since == "2021-06-01"  # one day is fine
+
+
+def test_a_question_of_undecodable_bytes_only_is_refused_but_one_with_some_is_asked():
+    from qa.errors import BadInput
+    from qa.search.filters import clean_question
+
+    raw = b"\xff\xfe\xfa".decode("utf-8", errors="replace")
+    with pytest.raises(BadInput, match="undecodable bytes"):
+        clean_question(raw + " " + raw)
+    assert clean_question("Caf\ufffd prices?") == "Caf\ufffd prices?"
+
+
+@pytest.mark.parametrize("folder", [None, 5, "", "   "])
+def test_index_load_of_something_not_a_path_is_bad_input(folder):
+    from qa.errors import BadInput
+
+    with pytest.raises(BadInput, match="Index.load needs the index folder as a path"):
+        Index.load(folder)

@@ -22,7 +22,8 @@ def clean_question(question: object) -> str:
     """A question fit to search: a string, control characters removed, not blank, not huge.
 
     Raises:
-        BadInput: not a string, empty after cleaning, or longer than MAX_QUESTION_CHARS.
+        BadInput: not a string, empty after cleaning (or only U+FFFD, undecodable bytes), or
+            longer than MAX_QUESTION_CHARS.
     """
     if not isinstance(question, str):
         raise BadInput(f"question must be a string, got {type(question).__name__}")
@@ -31,6 +32,8 @@ def clean_question(question: object) -> str:
     if not cleaned:
         raise BadInput("question is empty; type a question such as "
                        "\"What did Russia propose on decarbonization?\"")
+    if not cleaned.replace("\ufffd", "").strip():  # bytes that were not text, decoded as U+FFFD
+        raise BadInput("question holds only undecodable bytes (shown as \ufffd); send it as UTF-8 text")
     if len(cleaned) > MAX_QUESTION_CHARS:
         raise BadInput(f"question is {len(cleaned)} characters long; the limit is {MAX_QUESTION_CHARS}")
     return cleaned

@@ -45,12 +45,16 @@ class Filter:
         """A checked filter from user input ("" and None mean no bound).
 
         Raises:
-            BadInput: a source that is not a string, a date that is not YYYY-MM-DD.
+            BadInput: a source that is not a string, a date that is not YYYY-MM-DD, `since`
+                after `until`.
         """
         if source is not None and not isinstance(source, str):
             raise BadInput(f"source must be a string (part of a source's name), got {source!r}")
-        return cls((source or "").strip(), parse_iso_date(since, "since"),
-                   parse_iso_date(until, "until"))
+        lo, hi = parse_iso_date(since, "since"), parse_iso_date(until, "until")
+        if lo and hi and lo > hi:  # else "no article matches", which hides the swap
+            raise BadInput(f"--since {lo} is after --until {hi}: no date can lie between them; "
+                           f"swap them (--since {hi} --until {lo})")
+        return cls((source or "").strip(), lo, hi)
 
     @property
     def empty(self) -> bool:
