@@ -4,6 +4,7 @@ of its own tokens (and its title's), and how a build uses it (keys, reuse, resum
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -14,6 +15,7 @@ from qa.embedders.windows import SHARED_WEIGHT, ArticleText, cut_windows, plan_w
 from qa.settings import Settings
 from qa.storage.builder import build_index
 from qa.storage.folder import IndexFolder
+from qa.storage.pooled import WINDOW_RECIPE
 from qa.storage.tables import iter_records
 from qa.text.sentences import split_sentences
 from qa.types import Article
@@ -189,6 +191,50 @@ def test_other_window_lengths_and_the_passage_by_passage_recipe_do_not_share_vec
     assert stats.reused == 0 and not np.allclose(stored(tmp_path / "ix")[1], first)
     stats = build_index(ARTICLES, tmp_path / "ix", emb, SETTINGS.with_(window_tokens=0))
     assert stats.reused == 0 and emb.batches  # 0: each passage embedded behind its title line
+
+
+def _forget_pooling(folder, backend=None):
+    """Make the manifest look written before the recipe was recorded (last session's windows-1)."""
+    f = IndexFolder(folder).manifest_file
+    m = json.loads(f.read_text())
+    m["model"].pop("pooling")
+    if backend:
+        m["model"]["backend"] = backend
+    f.write_text(json.dumps(m))
+
+
+def test_an_index_pooled_by_an_older_recipe_is_read_once_more_then_up_to_date(tmp_path, monkeypatch):
+    import qa.storage.builder
+    import qa.storage.pooled
+
+    emb = WindowHashEmbedder(words_of(ARTICLES), dim=16)
+    for module in (qa.storage.pooled, qa.storage.builder):  # build as last session's qa did
+        monkeypatch.setattr(module, "WINDOW_RECIPE", "windows-1")
+    build_index(ARTICLES, tmp_path / "ix", emb, SETTINGS)
+    assert build_index(ARTICLES, tmp_path / "ix", emb, SETTINGS).up_to_date
+    monkeypatch.undo()
+    _forget_pooling(tmp_path / "ix")  # it recorded no recipe
+    emb.windows.clear()
+    stats = build_index(ARTICLES, tmp_path / "ix", emb, SETTINGS)
+    assert not stats.up_to_date and stats.reused == 0 and emb.windows  # every article read again
+    assert IndexFolder(tmp_path / "ix").read_manifest()["model"]["pooling"] == WINDOW_RECIPE
+    assert build_index(ARTICLES, tmp_path / "ix", emb, SETTINGS).up_to_date
+    # passage by passage, nothing is pooled and nothing is recorded
+    build_index(ARTICLES, tmp_path / "pp", emb, SETTINGS.with_(window_tokens=0))
+    assert "pooling" not in IndexFolder(tmp_path / "pp").read_manifest()["model"]
+
+
+def test_qa_index_says_before_building_that_an_older_pooling_recipe_is_read_once_more(tmp_path):
+    from qa.cli.index_cmd import _older_pooling
+
+    emb = WindowHashEmbedder(words_of(ARTICLES), dim=16)
+    build_index(ARTICLES, tmp_path / "ix", emb, SETTINGS)
+    onnx = Settings(backend="onnx-int8")
+    assert _older_pooling(tmp_path / "ix", onnx) is None  # today's recipe
+    _forget_pooling(tmp_path / "ix", backend="onnx-int8")
+    assert _older_pooling(tmp_path / "ix", onnx) == "windows-1"
+    assert _older_pooling(tmp_path / "ix", onnx.with_(window_tokens=0)) is None  # not pooling now
+    assert _older_pooling(tmp_path / "none", onnx) is None  # no index yet
 
 
 def test_a_crash_while_reading_keeps_the_finished_shards_and_the_rerun_reads_only_the_rest(tmp_path):

@@ -52,6 +52,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     """Build or update `args.index`; print a summary (one JSON object with --json). Returns 0."""
     from qa.index import Index
     from qa.ingest.web import fetch_progress, read_url_file
+    from qa.storage.pooled import WINDOW_RECIPE
 
     settings = Settings().with_(model=args.model, target_tokens=args.target_tokens,
                                 overlap_sentences=args.overlap, backend=args.backend,
@@ -74,6 +75,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     if old is not None and not args.json:
         print(f"Index {args.index} was written by an older qa (format {old}); its passages are embedded "
               f"once more: since format {FORMAT_VERSION} they are pooled from article windows.", file=sys.stderr)
+    repooled = _older_pooling(args.index, settings) if old is None and not args.rebuild else None
+    if repooled is not None and not args.json:
+        print(f"Index {args.index} pooled its passages by an older recipe ({repooled}); each is read once "
+              f"more ({WINDOW_RECIPE}: a passage's tail shared with the next passage counts one half).",
+              file=sys.stderr)
     t0 = time.perf_counter()
     with fetch_progress(progress_bar("fetching pages", unit="page")):
         index = Index.build(paths, args.index, settings=settings, rebuild=args.rebuild,
@@ -91,6 +97,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         "skipped": [{"path": p, "reason": r} for p, r in report.problems],
         "up_to_date": stats.up_to_date, "resumed": stats.resumed, "steps": stats.steps,
         "upgraded_from": stats.upgraded_from,
+        "repooled_from": repooled,
         "first_step_seconds": None if stats.first_step_seconds is None else round(stats.first_step_seconds, 2),
         "seconds": round(time.perf_counter() - t0, 2),
         "stages": {k: round(v, 2) for k, v in stats.stages.items()},
@@ -133,6 +140,29 @@ def _older_format(index: Path) -> int | None:
     except QAError:
         return None
     return fmt if isinstance(fmt, int) and fmt < FORMAT_VERSION else None
+
+
+def _older_pooling(index: Path, settings: Settings) -> str | None:
+    """The window recipe of the index at `index` when this build will pool its passages by
+    another one (so every passage is read again), else None."""
+    from qa.errors import QAError
+    from qa.storage.folder import IndexFolder
+    from qa.storage.pooled import WINDOW_RECIPE
+
+    folder = IndexFolder(index)
+    try:
+        manifest = folder.read_manifest() if folder.exists() else None
+    except QAError:
+        return None
+    if not manifest or manifest.get("format_version") != FORMAT_VERSION:
+        return None
+    windowed = (settings.window_tokens > 0 and settings.engine == "local"
+                and str(settings.backend).startswith("onnx"))
+    model, chunking = manifest.get("model") or {}, manifest.get("chunking") or {}
+    was_windowed = isinstance(chunking.get("window_tokens"), int) and chunking["window_tokens"] > 0 \
+        and str(model.get("backend")).startswith("onnx")
+    old = model.get("pooling") or ("windows-1" if was_windowed else None)  # before it was recorded
+    return old if windowed and old is not None and old != WINDOW_RECIPE else None
 
 
 def step_note(index: Path) -> Callable[[int, int], None]:

@@ -34,7 +34,8 @@ from qa.storage.sentence_vectors import (SentenceCache, SentencePlan, plan_in_co
                                          reuse_spans)
 from qa.storage.folder import IndexFolder
 from qa.storage.progress import BuildProgress, Progress
-from qa.storage.pooled import WindowInputs, embed_windows, uses_windows, window_inputs, window_keys
+from qa.storage.pooled import (WINDOW_RECIPE, WindowInputs, embed_windows, uses_windows, window_inputs,
+                               window_keys)
 from qa.storage.steps import StepSchedule, embed_in_steps, embedding_groups, group_progress
 from qa.storage.writer import BuildContent, BuildWriter
 from qa.hashing import content_hash
@@ -255,8 +256,10 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
     stats.added = sorted(d for d in new_hashes if d not in old_hashes)
     stats.changed = sorted(d for d in new_hashes if d in old_hashes and old_hashes[d] != new_hashes[d])
     stats.removed = sorted(d for d in old_hashes if d not in new_hashes)
+    pooling = WINDOW_RECIPE if uses_windows(embedder, settings) else None
     same_build = (manifest.get("format_version") == FORMAT_VERSION
                   and manifest.get("chunking") == settings.chunking()
+                  and manifest.get("model", {}).get("pooling") == pooling
                   and manifest.get("model", {}).get("fingerprint") == fingerprint
                   and spec_matches(manifest, settings))
     stats.resumed = manifest.get("pending", {}).get("articles", 0)
@@ -319,7 +322,8 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
     job = EmbedJob(embedder, settings, fingerprint, content, texts,
                    [len(t) - len(p.text) for t, p in zip(texts, passages)] if in_context else [], windows)
     model = {"id": embedder.model_id, "fingerprint": fingerprint, "dim": dim,
-             "max_tokens": embedder.max_tokens, "backend": getattr(embedder, "backend", None)}
+             "max_tokens": embedder.max_tokens, "backend": getattr(embedder, "backend", None),
+             **({"pooling": pooling} if pooling else {})}
     writer = BuildWriter(target, content, model, settings, recorded, manifest, stats)
     # the local engine embeds group by group (whole articles, in article order); another
     # engine (Ray) takes everything at once, so such a build commits once, at its end
