@@ -171,6 +171,8 @@ def test_health_says_ready_with_counts_model_format_and_version(api):
     assert body["status"] == "ready" and body["articles"] == 3 and body["passages"] >= 3
     assert body["model"] == "hash-test" and body["index_format"] == FORMAT_VERSION
     assert body["version"] == __version__ and body["read_only"] is False
+    head = api.head("/api/v1/health")  # uptime monitors probe with HEAD
+    assert head.status_code == 200 and head.content == b""
 
 
 def test_health_is_503_with_retry_after_without_an_index(tmp_path):

@@ -166,6 +166,10 @@ def build_api(service, upload_limit: int | None = None) -> FastAPI:
         return JSONResponse({"error": "unavailable", "detail": service.status(), **body}, status_code=503,
                             headers={"Retry-After": "2"})
 
+    @api.head("/health", include_in_schema=False)  # uptime monitors probe with HEAD (405 reads as down)
+    async def health_head() -> JSONResponse:
+        return await health()
+
     @api.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         return HTMLResponse(docs_html(api.openapi(), read_only=service.read_only))
