@@ -60,6 +60,17 @@ def corpus_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def cli_index(corpus_dir, tmp_path, capsys):
+    """An index of `corpus_dir` built by `qa index` with the hash backend (its output consumed)."""
+    from qa.cli.main import main
+
+    ix = tmp_path / "ix"
+    assert main(["index", str(corpus_dir), "--index", str(ix), "--backend", "hash"]) == 0
+    capsys.readouterr()
+    return ix
+
+
+@pytest.fixture
 def fake_embedder():
     return HashEmbedder()
 

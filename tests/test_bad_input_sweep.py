@@ -82,21 +82,13 @@ def test_index_of_a_pipe_names_it_as_not_a_regular_file(tmp_path, capsys):
      "line 1: 'answers' holds only empty strings"),
     ("pipe.csv", "question,answers\nenergy,|\n", "line 2: 'answers' holds only empty strings"),
 ])
-def test_eval_set_with_an_unaskable_question_or_blank_answers_exits_2_naming_the_line(cli_index_dir, tmp_path,
-                                                                                      capsys, name, text, msg):
+def test_eval_set_with_an_unaskable_question_or_blank_answers_exits_2_naming_the_line(cli_index, tmp_path,
+                                                                                  capsys, name, text, msg):
     qs = tmp_path / name
     qs.write_text(text)
-    assert main(["eval", str(qs), "--index", str(cli_index_dir), "--config", "bm25"]) == 2
+    assert main(["eval", str(qs), "--index", str(cli_index), "--config", "bm25"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {qs}: {msg}") and "Traceback" not in err
-
-
-@pytest.fixture
-def cli_index_dir(corpus_dir, tmp_path, capsys):
-    ix = tmp_path / "ix"
-    assert main(["index", str(corpus_dir), "--index", str(ix), "--backend", "hash"]) == 0
-    capsys.readouterr()
-    return ix
 
 
 @pytest.mark.parametrize("argv, msg", [
@@ -105,19 +97,19 @@ def cli_index_dir(corpus_dir, tmp_path, capsys):
     (["--single-sample", "-1"], "--single-sample must be 0 (none timed one at a time) or more questions, got -1"),
     (["--k", "0"], "k must be at least 1, got 0"),
 ])
-def test_eval_with_a_folder_for_an_output_or_a_negative_count_exits_2_before_running(cli_index_dir, tmp_path,
+def test_eval_with_a_folder_for_an_output_or_a_negative_count_exits_2_before_running(cli_index, tmp_path,
                                                                                     capsys, argv, msg):
     qs = tmp_path / "q.jsonl"
     qs.write_text(json.dumps({"question": "energy talks", "doc_ids": ["energy"]}) + "\n")
     argv = [a.format(tmp=tmp_path) for a in argv]
-    assert main(["eval", str(qs), "--index", str(cli_index_dir), "--config", "bm25", *argv]) == 2
+    assert main(["eval", str(qs), "--index", str(cli_index), "--config", "bm25", *argv]) == 2
     assert capsys.readouterr().err == f"error: {msg.format(tmp=tmp_path)}\n"
 
 
-def test_ask_takes_k_spelt_with_two_dashes(cli_index_dir, capsys):
-    assert main(["ask", "energy talks", "--index", str(cli_index_dir), "--k", "0"]) == 2
+def test_ask_takes_k_spelt_with_two_dashes(cli_index, capsys):
+    assert main(["ask", "energy talks", "--index", str(cli_index), "--k", "0"]) == 2
     assert capsys.readouterr().err == "error: k must be at least 1, got 0\n"
-    assert main(["ask", "energy talks", "--index", str(cli_index_dir), "--k", "2", "--json"]) == 0
+    assert main(["ask", "energy talks", "--index", str(cli_index), "--k", "2", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["k"] == 2
 
 
@@ -218,9 +210,9 @@ def test_serve_with_a_port_out_of_range_exits_2_naming_it(tmp_path, capsys, monk
     assert "Traceback" not in err
 
 
-def test_a_bad_qa_port_breaks_no_other_command(cli_index_dir, capsys, monkeypatch):
+def test_a_bad_qa_port_breaks_no_other_command(cli_index, capsys, monkeypatch):
     monkeypatch.setenv("QA_PORT", "abc")
-    assert main(["ask", "energy talks", "--index", str(cli_index_dir), "-k", "1"]) == 0
+    assert main(["ask", "energy talks", "--index", str(cli_index), "-k", "1"]) == 0
 
 
 def test_a_file_whose_name_is_not_utf8_is_skipped_with_the_fix_and_the_rest_indexed(tmp_path, capsys):

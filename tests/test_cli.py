@@ -9,14 +9,6 @@ from qa.cli.main import main
 from tests.conftest import ROOT
 
 
-@pytest.fixture
-def cli_index(corpus_dir, tmp_path, capsys):
-    ix = tmp_path / "ix"
-    assert main(["index", str(corpus_dir), "--index", str(ix), "--backend", "hash"]) == 0
-    capsys.readouterr()
-    return ix
-
-
 def test_index_summary_then_rerun_embeds_nothing(corpus_dir, tmp_path, capsys):
     ix = tmp_path / "ix"
     (corpus_dir / "junk.txt").write_bytes(b"\x00\x00\x01binary")
