@@ -145,9 +145,10 @@ def _older_format(index: Path) -> int | None:
 def _older_pooling(index: Path, settings: Settings) -> str | None:
     """The window recipe of the index at `index` when this build will pool its passages by
     another one (so every passage is read again), else None."""
+    from qa.embedders import get_embedder
     from qa.errors import QAError
-    from qa.storage.folder import IndexFolder
-    from qa.storage.pooled import WINDOW_RECIPE
+    from qa.storage.folder import TOKEN_STATE_BACKENDS, IndexFolder
+    from qa.storage.pooled import WINDOW_RECIPE, uses_windows
 
     folder = IndexFolder(index)
     try:
@@ -156,11 +157,10 @@ def _older_pooling(index: Path, settings: Settings) -> str | None:
         return None
     if not manifest or manifest.get("format_version") != FORMAT_VERSION:
         return None
-    windowed = (settings.window_tokens > 0 and settings.engine == "local"
-                and str(settings.backend).startswith("onnx"))
+    windowed = uses_windows(get_embedder(settings.model, settings.batch_size, settings.backend), settings)
     model, chunking = manifest.get("model") or {}, manifest.get("chunking") or {}
     was_windowed = isinstance(chunking.get("window_tokens"), int) and chunking["window_tokens"] > 0 \
-        and str(model.get("backend")).startswith("onnx")
+        and model.get("backend") in TOKEN_STATE_BACKENDS
     old = model.get("pooling") or ("windows-1" if was_windowed else None)  # before it was recorded
     return old if windowed and old is not None and old != WINDOW_RECIPE else None
 

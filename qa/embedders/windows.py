@@ -132,7 +132,6 @@ def pool_articles(embedder, items: list[ArticleText], window_tokens: int = WINDO
     p_arr = [np.asarray(it.passages, dtype=np.int64).reshape(-1, 2) for it in items]
     s_arr = [np.asarray(it.sentences, dtype=np.int64).reshape(-1, 2) for it in items]
     windows = plan_windows(items, embedder.window_tokenizer(), window_tokens, embedder.max_tokens)
-    part = np.zeros((max((len(p) for p in p_arr), default=0), dim), dtype=np.float64)  # one window's sums
     following = [np.append(p[1:, 0], np.iinfo(np.int64).max) for p in p_arr]  # next passage's start
     for rows, encs, pooled, states in embedder.token_states([w.text for w in windows]):
         for r, (j, enc) in enumerate(zip(rows, encs)):
@@ -145,11 +144,7 @@ def pool_articles(embedder, items: list[ArticleText], window_tokens: int = WINDO
             pos = offsets[body, 0] - w.prefix + w.start  # the body character each body token starts at
             cum = np.vstack([np.zeros((1, dim)), np.cumsum(h[body], axis=0)])
             fallback[w.article] += pooled[r]
-            base = int(p_first[w.article])
-            held = _add_spans(p_arr[w.article], w, pos, cum, part[:len(p_arr[w.article])], 0)
-            p_sum[base + held] += part[held] * _weights(following[w.article], held, w.start)[:, None]
-            part[held] = 0.0
-            held = held + base
+            held = _add_spans(p_arr[w.article], w, pos, cum, p_sum, int(p_first[w.article]), following[w.article])
             if title.any():  # a passage starting in this window takes its title tokens
                 starts_here = held[(p_arr[w.article][held - p_first[w.article], 0] >= w.start)]
                 p_title[starts_here] = h[title].sum(0)
@@ -161,18 +156,14 @@ def pool_articles(embedder, items: list[ArticleText], window_tokens: int = WINDO
     return normalize_rows((p_sum + p_title).astype(np.float32)), normalize_rows(s_sum.astype(np.float32))
 
 
-def _weights(following: np.ndarray, held: np.ndarray, window_start: int) -> np.ndarray:
-    """How much a window's tokens count in each passage it holds (`held`: an article's passage
-    rows; `following`: where the passage after each starts): 1 when the window starts before the
-    next passage does (the passage's own reading), else `SHARED_WEIGHT` (the tail it shares with
-    the next passage, read in that passage's window)."""
-    return np.where(window_start < following[held], 1.0, SHARED_WEIGHT)
-
-
 def _add_spans(spans: np.ndarray, w: Window, pos: np.ndarray, cum: np.ndarray, sums: np.ndarray,
-               base: int) -> np.ndarray:
+               base: int, following: np.ndarray | None = None) -> np.ndarray:
     """Add the window's token states to the sums of the (start, end) `spans` (ascending starts and
-    ends) it holds tokens of; returns the rows of `sums` it added to."""
+    ends) it holds tokens of; returns the rows of `sums` it added to.
+
+    With `following` (passages: where the span after each starts), a span's tokens count 1 when
+    the window starts before the next span does (its own reading), else `SHARED_WEIGHT` (the tail
+    it shares with the next passage, read in that passage's window)."""
     if not len(spans):
         return np.zeros(0, dtype=np.int64)
     k_lo = int(np.searchsorted(spans[:, 1], w.start, side="right"))  # first span ending after the start
@@ -182,6 +173,9 @@ def _add_spans(spans: np.ndarray, w: Window, pos: np.ndarray, cum: np.ndarray, s
     lo = np.searchsorted(pos, spans[k_lo:k_hi, 0])
     hi = np.searchsorted(pos, spans[k_lo:k_hi, 1])
     some = hi > lo
-    rows = base + np.arange(k_lo, k_hi)[some]
-    sums[rows] += cum[hi[some]] - cum[lo[some]]
-    return rows
+    k = np.arange(k_lo, k_hi)[some]
+    added = cum[hi[some]] - cum[lo[some]]
+    if following is not None:
+        added *= np.where(w.start < following[k], 1.0, SHARED_WEIGHT)[:, None]
+    sums[base + k] += added
+    return base + k

@@ -282,7 +282,7 @@ def _build(articles: list[Article] | Change, target: IndexFolder, embedder: Embe
         titles = {a.doc_id: title_line(a, embedder, settings) for a in articles}  # once per article
         texts = [titled(titles[p.doc_id], p.text) for p in passages]  # `embed_text` of each
         windows = None  # articles read in windows (qa.storage.pooled)
-        if uses_windows(embedder, settings):
+        if pooling:
             windows = window_inputs(articles, passages, titles)
             keys = window_keys(passages, by_id, titles, fingerprint, settings)
         else:

@@ -42,6 +42,7 @@ from qa.settings import FORMAT_VERSION
 
 FULL_CHECK_BYTES = 256 * 2**20  # files larger than this are checked by size only at load
 SENTENCE_PARTS = ("vectors", "keys", "offsets", "entries")
+TOKEN_STATE_BACKENDS = ("onnx-int8", "onnx")  # backends whose builds pool passages from windows (format 4)
 
 
 class IndexFolder:
@@ -232,7 +233,7 @@ class IndexFolder:
         rebuild = self.rebuild_hint()
         fmt = manifest.get("format_version")
         if fmt != FORMAT_VERSION:
-            windowed = manifest.get("model", {}).get("backend") in ("onnx-int8", "onnx")  # token states
+            windowed = manifest.get("model", {}).get("backend") in TOKEN_STATE_BACKENDS
             cost = ("its passages are embedded once more: since format 4 they are pooled from article "
                     "windows" if windowed and isinstance(fmt, int) and fmt < 4 else
                     "its embeddings are reused, not redone")
