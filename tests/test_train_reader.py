@@ -46,7 +46,7 @@ def squad_file(path):
 def tiny_bert(folder):
     from transformers import BertConfig, BertModel
 
-    cfg = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+    cfg = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                      intermediate_size=64, max_position_embeddings=256)
     BertModel(cfg).save_pretrained(str(folder))
     shutil.copy(ROOT / "qa" / "models" / "reader" / "tokenizer.json", folder / "tokenizer.json")
@@ -54,7 +54,9 @@ def tiny_bert(folder):
 
 
 @pytest.mark.slow
-def test_training_script_runs_every_stage_on_a_tiny_sample(tmp_path):
+@pytest.mark.parametrize("recipe", [[], ["--layers", "1", "--negatives", "1", "--read-depth", "2",
+                                         "--quantize-embeddings"]], ids=["first-reader", "cut-start"])
+def test_training_script_runs_every_stage_on_a_tiny_sample(tmp_path, recipe):
     from qa.hashing import sha256_file
     from qa.search.reader import Reader
     from qa.search.rerank import FEATURES
@@ -63,7 +65,7 @@ def test_training_script_runs_every_stage_on_a_tiny_sample(tmp_path):
     cmd = [sys.executable, str(ROOT / "training" / "train_reader.py"), "--work", str(tmp_path / "work"),
            "--out", str(out), "--squad", str(squad_file(tmp_path / "squad.json")),
            "--start", str(tiny_bert(tmp_path / "start")), "--validation-articles", "1",
-           "--combination-articles", "1", "--reader-articles", "2", "--max-steps", "3"]
+           "--combination-articles", "1", "--reader-articles", "2", "--max-steps", "3", *recipe]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     meta = json.loads((out / "reader.json").read_text())
@@ -75,6 +77,8 @@ def test_training_script_runs_every_stage_on_a_tiny_sample(tmp_path):
         assert sha256_file(out / name) == digest
     card = (out / "MODEL_CARD.md").read_text()
     assert "CC BY-SA 4.0" in card and "3 steps" in card
+    assert ("A 1-layer BERT" in card and "first 1 of 2 layers" in card and "Gather" in card
+            and meta["read_depth"] == 2) if recipe else ("A 2-layer BERT" in card and meta["read_depth"] == 20)
     assert "step 3/3" in (tmp_path / "work" / "train.log").read_text()
     rank, span = Reader(out).score("When did the bridge open?", [("Bridge", "It opened in 1932."), ("Tea", "Tea is old.")])
     assert rank.shape == (2,) and np.isfinite(rank).all() and np.isfinite(span).all()

