@@ -98,6 +98,11 @@ def test_bad_get_questions_are_a_json_400_naming_the_problem(api, params, words)
     ({"q": "x", "kk": 3}, ["kk: unknown field"]),
     ({"k": 3}, ["q: required"]),
     ({"q": ["a", "list"]}, ["q:"]),
+    ({"q": "x", "k": True}, ["k:", "integer"]),
+    ({"q": "x", "k": "3"}, ["k:", "integer"]),
+    ({"q": "x", "k": 2.5}, ["k:", "integer"]),
+    ({"q": "x", "group": "yes"}, ["group:", "boolean"]),
+    ({"q": "x", "group": 1}, ["group:", "boolean"]),
 ])
 def test_bad_post_questions_are_a_json_400_naming_the_problem(api, body, words):
     _is_error(api.post("/api/v1/ask", json=body), 400, *words)

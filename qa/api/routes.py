@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -40,12 +40,13 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     q: str = Field(validation_alias=AliasChoices("q", "question"),
                    description="the question (also accepted as `question`)")
-    k: int | None = Field(None, description="passages to return, 1-1000 (default 5)")
+    # strict: JSON `true`, `"3"` or `2.5` for k (or `"yes"` for group) is a 400, not read as 1 / 3 / on
+    k: StrictInt | None = Field(None, description="passages to return, 1-1000 (default 5)")
     config: str | None = Field(None, description="retrieval configuration (default: the server's)")
     source: str | None = Field(None, description="only articles whose source contains this")
     since: str | None = Field(None, description="only articles dated on or after (YYYY-MM-DD)")
     until: str | None = Field(None, description="only articles dated on or before (YYYY-MM-DD)")
-    group: bool | None = Field(None, description="fold passages of other articles reporting the same "
+    group: StrictBool | None = Field(None, description="fold passages of other articles reporting the same "
                                                  "story into `also_reported_by` (default off, as `qa ask`)")
 
 
