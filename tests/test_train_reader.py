@@ -55,7 +55,8 @@ def tiny_bert(folder):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", [[], ["--layers", "1", "--negatives", "1", "--read-depth", "2",
-                                         "--quantize-embeddings"]], ids=["first-reader", "cut-start"])
+                                         "--quantize-embeddings", "--rank-pool", "mean", "--head-lr", "10",
+                                         "--combination", "three"]], ids=["first-reader", "cut-start"])
 def test_training_script_runs_every_stage_on_a_tiny_sample(tmp_path, recipe):
     from qa.hashing import sha256_file
     from qa.search.reader import Reader
@@ -78,7 +79,8 @@ def test_training_script_runs_every_stage_on_a_tiny_sample(tmp_path, recipe):
     card = (out / "MODEL_CARD.md").read_text()
     assert "CC BY-SA 4.0" in card and "3 steps" in card
     assert ("A 1-layer BERT" in card and "first 1 of 2 layers" in card and "Gather" in card
-            and meta["read_depth"] == 2) if recipe else ("A 2-layer BERT" in card and meta["read_depth"] == 20)
+            and meta["read_depth"] == 2 and meta["training"]["rank_pool"] == "mean"
+            and meta["combination"]["features"] == ["features", "reader", "reader_span"]) if recipe else ("A 2-layer BERT" in card and meta["read_depth"] == 20)
     assert "step 3/3" in (tmp_path / "work" / "train.log").read_text()
     rank, span = Reader(out).score("When did the bridge open?", [("Bridge", "It opened in 1932."), ("Tea", "Tea is old.")])
     assert rank.shape == (2,) and np.isfinite(rank).all() and np.isfinite(span).all()

@@ -60,6 +60,14 @@ def parse_args(argv=None):
     p.add_argument("--negatives", type=int, default=7, help="hard negatives per question a step")
     p.add_argument("--read-depth", type=int, default=20,
                    help="candidates the reader reads at query time (the combination is learned at it)")
+    p.add_argument("--rank-pool", choices=("cls", "mean"), default="cls",
+                   help="what the ranking head reads: [CLS] (a BERT pre-trained with it) or the mean "
+                   "of the pair's token states (a mean-pooling sentence model such as MiniLM)")
+    p.add_argument("--head-lr", type=float, default=1.0, help="the new heads' learning rate, times --lr")
+    p.add_argument("--combination", choices=("auto", "three", "twelve"), default="auto",
+                   help="what ships: three weights (the features' weighted sum, set on news questions, "
+                   "and the two reading scores), twelve (every feature re-weighted on SQuAD train), or "
+                   "auto: twelve only when better by more than 0.01 answer-hit@1 on validation")
     p.add_argument("--quantize-embeddings", action="store_true",
                    help="int8 word-piece embeddings too (a 384-wide start model's fp32 table is 47 MB)")
     p.add_argument("--squad", type=Path, help="a SQuAD v1.1-format training file instead of the "
