@@ -38,17 +38,14 @@ SETS = [
        "piers and corrosion in the cables."),
       ("Bridge works", "Local shops have complained that the works cut them off from customers on the "
        "other bank of the river for two years.")]),
-    pytest.param(
-        "Where did the leaders of the two countries meet?",
-        [("Summit", "The two presidents met in Geneva on Wednesday for their first face-to-face talks, "
-          "officials from both delegations said."),
-         ("Summit", "Relations between the two countries have been strained by sanctions, the expulsion "
-          "of diplomats and a dispute over cyber attacks."),
-         ("Summit", "Analysts said neither side expected a breakthrough, but both wanted to restore "
-          "channels of communication between their militaries.")],
-        # strict: this set starts to pass (and must be un-marked) once a reader gets it right
-        marks=pytest.mark.xfail(strict=True, reason="leaders/presidents: the 2-layer reader misses this "
-                                "paraphrase (written before the model was trained; bench/RESULTS.md)")),
+    # leaders/presidents: a paraphrase the first (2-layer, 128-wide) reader missed; the MiniLM-based one reads it
+    ("Where did the leaders of the two countries meet?",
+     [("Summit", "The two presidents met in Geneva on Wednesday for their first face-to-face talks, "
+       "officials from both delegations said."),
+      ("Summit", "Relations between the two countries have been strained by sanctions, the expulsion "
+       "of diplomats and a dispute over cyber attacks."),
+      ("Summit", "Analysts said neither side expected a breakthrough, but both wanted to restore "
+       "channels of communication between their militaries.")]),
     ("What did the central bank do with interest rates?",
      [("Central bank decision", "The central bank raised its key interest rate by half a percentage "
        "point to 4.5 percent, its fourth increase this year, to fight inflation."),

