@@ -239,9 +239,12 @@ def test_since_after_until_names_the_swap():
     from qa.errors import BadInput
     from qa.storage.selection import Filter
 
-    with pytest.raises(BadInput, match=r"--since 2021-06-12 is after --until 2021-06-01.*--since 2021-06-01 --until 2021-06-12"):
+    with pytest.raises(BadInput, match=r"since date 2021-06-12 is after the until date 2021-06-01.*since 2021-06-01, until 2021-06-12"):
         Filter.of(since="2021-06-12", until="2021-06-01")
     assert Filter.of(since="2021-06-01", until="2021-06-01").since == "2021-06-01"  # one day is fine
+    # worded for every caller (CLI flags, API fields, Python arguments), not as CLI flags only
+    with pytest.raises(BadInput, match=r"the until date must be an ISO date like 2021-06-11 .*--until in the CLI, until in the API.*'June 5'"):
+        Filter.of(until="June 5")
 
 
 def test_a_question_of_undecodable_bytes_only_is_refused_but_one_with_some_is_asked():

@@ -20,14 +20,16 @@ def parse_iso_date(value: str | None, name: str) -> str | None:
     """`value` as a canonical ISO date, or None when empty.
 
     Raises:
-        BadInput: not a real YYYY-MM-DD date (the message names the option).
+        BadInput: not a real YYYY-MM-DD date (the message names the bound: the CLI's --since /
+            --until, the API's and Python's since / until).
     """
     if value is None or value == "":
         return None
     try:
         return date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise BadInput(f"--{name} must be an ISO date like 2021-06-11, got {value!r}") from None
+        raise BadInput(f"the {name} date must be an ISO date like 2021-06-11 (--{name} in the CLI, "
+                       f"{name} in the API), got {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,8 @@ class Filter:
             raise BadInput(f"source must be a string (part of a source's name), got {source!r}")
         lo, hi = parse_iso_date(since, "since"), parse_iso_date(until, "until")
         if lo and hi and lo > hi:  # else "no article matches", which hides the swap
-            raise BadInput(f"--since {lo} is after --until {hi}: no date can lie between them; "
-                           f"swap them (--since {hi} --until {lo})")
+            raise BadInput(f"the since date {lo} is after the until date {hi}: no date can lie between "
+                           f"them; swap them (since {hi}, until {lo}; --since/--until in the CLI)")
         return cls((source or "").strip(), lo, hi)
 
     @property
