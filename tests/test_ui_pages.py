@@ -84,6 +84,25 @@ def test_read_only_service_refuses_to_add_pages(built_index, tmp_path, site):
     assert site.requests == []
 
 
+def test_a_public_only_service_refuses_internal_pages_and_fetches_nothing(built_index, tmp_path, site):
+    service = Service(built_index.folder, index=built_index, upload_dir=tmp_path / "up", public_pages_only=True)
+    saved, rejected = service.save_pages(f"{site}/article")
+    assert saved == [] and "resolves to 127.0.0.1" in dict(rejected)[f"{site}/article"]
+    assert site.requests == []
+
+
+@pytest.mark.parametrize("host, internal, public_only", [
+    ("127.0.0.1", None, False), ("localhost", None, False), ("0.0.0.0", None, True),
+    ("192.168.1.20", None, True), ("0.0.0.0", True, False)])
+def test_the_server_fetches_internal_pages_only_when_it_listens_locally_or_is_told(
+        built_index, tmp_path, host, internal, public_only):
+    from qa.api.server import build_server
+
+    app = build_server(str(built_index.folder), index=built_index, upload_dir=str(tmp_path / "up"),
+                       host=host, internal_pages=internal)
+    assert app.state.qa_service.public_pages_only is public_only
+
+
 def test_questions_are_answered_while_a_slow_page_is_fetched(service, site, monkeypatch):
     monkeypatch.setattr(web, "FETCH_TIMEOUT", 10)
     fetcher = threading.Thread(target=service.save_pages, args=(f"{site}/slow",))

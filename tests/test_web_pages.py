@@ -224,3 +224,31 @@ def test_qa_index_with_no_path_fetches_the_recorded_pages_again(site, tmp_path, 
     again = json.loads(capsys.readouterr().out)
     assert again["sources"] == [f"{site}/article"] and again["pages"] == 1
     assert again["changed"] == 1 and again["articles"] == 1
+
+
+# ---- a server reachable from other machines fetches public pages only ---------------------------
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.7", "172.16.5.4",
+                                  "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fd00::1"])
+def test_internal_addresses_are_recognised(host):
+    assert web.internal_address(host) is not None
+
+
+@pytest.mark.parametrize("host", ["8.8.8.8", "93.184.216.34", "2606:4700:4700::1111"])
+def test_public_addresses_are_not_internal(host):
+    assert web.internal_address(host) is None
+
+
+def test_public_only_fetch_refuses_an_internal_host_before_connecting(site):
+    with pytest.raises(BadInput, match=r"the page's host 127\.0\.0\.1 resolves to 127\.0\.0\.1.*--internal-pages"):
+        web.fetch_page(f"{site}/article", public_only=True)
+    assert site.requests == []
+    assert web.fetch_page(f"{site}/article").html  # the same page for a local user's own fetch
+
+
+def test_public_only_fetch_refuses_a_redirect_to_an_internal_host(site, monkeypatch):
+    # the first host passes as public; the redirect's target (the same test server) does not
+    answers = iter([None, "10.0.0.5"])
+    monkeypatch.setattr(web, "internal_address", lambda host: next(answers))
+    with pytest.raises(BadInput, match=r"redirected to 127\.0\.0\.1 resolves to 10\.0\.0\.5"):
+        web.fetch_page(f"{site}/redirect/article", public_only=True)

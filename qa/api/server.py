@@ -43,11 +43,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    default=env("QA_READ_ONLY", "").lower() in ("1", "true", "yes"),
                    help="questions and articles only: no upload, delete or evaluation, in the UI and "
                         "the API (QA_READ_ONLY=1)")
+    p.add_argument("--internal-pages", action="store_true",
+                   default=env("QA_INTERNAL_PAGES", "").lower() in ("1", "true", "yes"),
+                   help="let \"Add pages\" fetch loopback and private-network addresses although the "
+                        "server listens beyond this machine (QA_INTERNAL_PAGES=1; on 127.0.0.1 they "
+                        "are always allowed)")
+
+
+def listens_locally(host: str) -> bool:
+    """Whether `host` (the --host given) is a loopback address: only this machine can connect."""
+    from qa.ui.app import LOOPBACK
+
+    return host in LOOPBACK or host.startswith("127.")
 
 
 def build_server(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str | None = None,
                  max_upload_bytes: int | None = None, read_only: bool = False, access=None,
-                 cors: list[str] | tuple[str, ...] = (), host: str = "127.0.0.1", port: int = 7860):
+                 cors: list[str] | tuple[str, ...] = (), host: str = "127.0.0.1", port: int = 7860,
+                 internal_pages: bool | None = None):
     """The web UI, the JSON API and the MCP tools on one FastAPI app.
 
     Args:
@@ -59,6 +72,9 @@ def build_server(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str
         access: a `qa.api.access.Access` (logins and tokens); None or empty: open.
         cors: origins allowed to call the server from a browser page; none by default.
         host, port: where it will listen (Gradio builds its URLs from them).
+        internal_pages: whether "Add pages" (UI and API) may fetch loopback and private-network
+            addresses; None: only when `host` is a loopback address (a server other machines can
+            reach must not fetch this machine's or its network's internal pages for them).
 
     Returns:
         The FastAPI app; `app.state.qa_service` is the shared `Service`.
@@ -76,8 +92,11 @@ def build_server(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str
     from qa.ui.service import DEFAULT_UPLOAD_DIR, MAX_UPLOAD_BYTES
 
     max_upload_bytes = max_upload_bytes or MAX_UPLOAD_BYTES
+    if internal_pages is None:
+        internal_pages = listens_locally(host)
     demo = build_demo(index_dir, index=index, upload_dir=upload_dir or DEFAULT_UPLOAD_DIR,
-                      max_upload_bytes=max_upload_bytes, read_only=read_only)
+                      max_upload_bytes=max_upload_bytes, read_only=read_only,
+                      public_pages_only=not internal_pages)
     service = demo.qa_service
 
     agents, agent_routes = build_mcp(service, ask=service.ask, article=lambda d: article_record(service, d),
@@ -145,7 +164,8 @@ def serve(args: argparse.Namespace) -> int:
     if warning:
         print(warning, file=sys.stderr)
     app = build_server(args.index, upload_dir=args.uploads, read_only=args.read_only, access=access,
-                       cors=args.cors, host=args.host, port=args.port)
+                       cors=args.cors, host=args.host, port=args.port,
+                       internal_pages=True if args.internal_pages else None)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"qa: web UI on http://{shown}:{args.port}/, JSON API on http://{shown}:{args.port}{API_PATH}/ "
           f"(docs at {API_PATH}/docs)", file=sys.stderr)

@@ -164,31 +164,67 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def internal_address(host: str) -> str | None:
+    """The first address `host` resolves to that is not on the public internet (loopback, private
+    network, link-local, carrier-grade NAT, reserved), or None (also when it does not resolve:
+    the fetch then fails with its own reason)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None
+    for info in infos:
+        try:
+            ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        except ValueError:
+            continue
+        if not ip.is_global:
+            return str(ip)
+    return None
+
+
+def _refuse_internal(host: str, what: str) -> None:
+    ip = internal_address(host)
+    if ip is not None:
+        raise BadInput(f"{what} {host} resolves to {ip}, an address inside this machine or its "
+                       "network; a server reachable from other machines fetches public pages only "
+                       "(start it with --internal-pages to allow these)")
+
+
 class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects to http and https only (urllib would follow one to ftp:)."""
+    """Follow redirects to http and https only (urllib would follow one to ftp:), and, for a
+    public-only fetch, never to an internal address."""
+
+    def __init__(self, public_only: bool = False):
+        super().__init__()
+        self.public_only = public_only
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         scheme = urlsplit(newurl).scheme.lower()
         if scheme and scheme not in SCHEMES:
             raise BadInput(f"redirected to a {scheme}: URL ({newurl[:200]}); only http and https "
                            "are followed")
+        if self.public_only:
+            _refuse_internal(urlsplit(newurl).hostname or "", "redirected to")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def _opener(host: str) -> urllib.request.OpenerDirector:
+def _opener(host: str, public_only: bool = False) -> urllib.request.OpenerDirector:
     # the environment's proxies (http_proxy, https_proxy, no_proxy) serve real fetches; a
     # loopback host is always reached directly
     proxies = urllib.request.ProxyHandler({} if _is_loopback(host) else None)
-    return urllib.request.build_opener(proxies, _HttpOnlyRedirects())
+    return urllib.request.build_opener(proxies, _HttpOnlyRedirects(public_only))
 
 
-def fetch_page(url: str, timeout: float | None = None, max_bytes: int | None = None) -> Page:
+def fetch_page(url: str, timeout: float | None = None, max_bytes: int | None = None,
+               public_only: bool = False) -> Page:
     """Download the HTML page at `url`.
 
     Args:
         url: an http:// or https:// URL.
         timeout: seconds for the whole download (None: FETCH_TIMEOUT).
         max_bytes: the largest page accepted (None: MAX_PAGE_BYTES).
+        public_only: refuse a host (or a redirect) that resolves to a loopback, private-network or
+            otherwise non-public address (a server reachable from other machines).
 
     Returns:
         The page, decoded (the charset the server names, else the reader's detection).
@@ -203,8 +239,11 @@ def fetch_page(url: str, timeout: float | None = None, max_bytes: int | None = N
         "User-Agent": _user_agent(), "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
         "Accept-Encoding": "identity"})
     deadline = time.monotonic() + timeout
+    host = urlsplit(norm).hostname or ""
+    if public_only:
+        _refuse_internal(host, "the page's host")
     try:
-        with _opener(urlsplit(norm).hostname or "").open(request, timeout=timeout) as resp:
+        with _opener(host, public_only).open(request, timeout=timeout) as resp:
             final = resp.geturl() or norm
             ctype = resp.headers.get_content_type() if resp.headers.get("Content-Type") else ""
             if ctype and ctype not in HTML_TYPES:

@@ -96,7 +96,8 @@ def _status_html(text: str) -> str:
 
 
 def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str = DEFAULT_UPLOAD_DIR,
-               max_upload_bytes: int = MAX_UPLOAD_BYTES, read_only: bool = False) -> gr.Blocks:
+               max_upload_bytes: int = MAX_UPLOAD_BYTES, read_only: bool = False,
+               public_pages_only: bool = False) -> gr.Blocks:
     """The web UI. Cheap: no index read, no model loaded here.
 
     Args:
@@ -106,6 +107,7 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
         max_upload_bytes: per-file upload limit.
         read_only: serve questions and articles only: no upload, delete or evaluation (neither
             the controls nor their API endpoints exist).
+        public_pages_only: "Add pages" refuses loopback and private-network addresses.
 
     Returns:
         The `gr.Blocks`; its `qa_service` attribute is the `Service` behind it.
@@ -113,7 +115,7 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
     from qa.search.pipeline import PIPELINES
 
     service = Service(index_dir, index=index, upload_dir=upload_dir, max_upload_bytes=max_upload_bytes,
-                      read_only=read_only)
+                      read_only=read_only, public_pages_only=public_pages_only)
     configs = list(PIPELINES.names())
     default_config = Settings().config
 

@@ -57,8 +57,10 @@ class Service:
 
     def __init__(self, index_dir: str | Path = DEFAULT_INDEX_DIR, index=None,
                  upload_dir: str | Path = DEFAULT_UPLOAD_DIR, max_upload_bytes: int = MAX_UPLOAD_BYTES,
-                 read_only: bool = False):
+                 read_only: bool = False, public_pages_only: bool = False):
         self.index_dir = Path(index_dir)
+        # a server reachable from other machines fetches only public pages ("Add pages")
+        self.public_pages_only = public_pages_only
         self.read_only = read_only  # a read-only server refuses every write, whatever calls it
         self.upload_dir = Path(upload_dir)
         self.max_upload_bytes = max_upload_bytes
@@ -292,7 +294,7 @@ class Service:
         root = self.upload_dir.resolve()
         for n, url in enumerate(urls, 1):
             try:
-                page = web.fetch_page(url)
+                page = web.fetch_page(url, public_only=self.public_pages_only)
                 web.page_article(page, parse_html)  # a page with no article is refused, not saved
                 target = root / safe_filename(web.url_doc_id(url) + ".html")
                 data = web.saved_page(page).encode("utf-8")
