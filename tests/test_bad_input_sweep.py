@@ -51,6 +51,7 @@ def test_cli_on_a_manifest_that_is_a_list_exits_2_and_index_rebuilds_it(corpus_d
 @pytest.mark.parametrize("flag, value, msg", [
     ("--target-tokens", "0", "--target-tokens must be at least 1 word piece, got 0"),
     ("--target-tokens", "-5", "--target-tokens must be at least 1 word piece, got -5"),
+    ("--target-tokens", "100000000", "--target-tokens 100000000 is more than the model reads: "),
     ("--overlap", "-1", "--overlap must be 0 (no sentence shared) or more sentences, got -1"),
     ("--commit-every", "nan", "--commit-every must be 0 (one commit at the end) or more seconds, got nan"),
 ])

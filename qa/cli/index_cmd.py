@@ -66,6 +66,14 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.target_tokens is not None and args.target_tokens < 1:
         raise BadInput(f"--target-tokens must be at least 1 word piece, got {args.target_tokens}; "
                        f"the default is {Settings().target_tokens}")
+    if args.target_tokens is not None:
+        from qa.embedders import get_embedder
+
+        limit = get_embedder(settings.model, settings.batch_size, settings.backend).max_tokens - 2
+        if args.target_tokens > limit:  # passages are cut at the model's limit: say so, not silently
+            raise BadInput(f"--target-tokens {args.target_tokens} is more than the model reads: "
+                           f"{settings.model} embeds at most {limit} word pieces of a passage; use "
+                           f"--target-tokens {limit} or less (the default is {Settings().target_tokens})")
     if args.overlap is not None and args.overlap < 0:
         raise BadInput(f"--overlap must be 0 (no sentence shared) or more sentences, got {args.overlap}; "
                        f"the default is {Settings().overlap_sentences}")
