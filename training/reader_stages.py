@@ -34,7 +34,7 @@ def configure(args, argv: list[str] | None = None) -> None:
     """Set the stage constants from the command line (defaults: the first reader's recipe)."""
     global NEGATIVES, READ_DEPTH, QUANTIZE, LAYERS, POOL, HEAD_LR
     NEGATIVES = args.negatives
-    RECIPE_ARGS[:] = [a for a in (argv or []) if not a.startswith("--work") and not a.startswith("--out")]
+    RECIPE_ARGS[:] = argv or []  # train_reader.recipe_args: already without paths and threads
     POOL = args.rank_pool
     HEAD_LR = args.head_lr
     READ_DEPTH = args.read_depth
@@ -442,7 +442,7 @@ def run(args, inputs, arts, splits, index, stages) -> None:
     # train articles (by more than 0.01 answer-hit@1, about 1.5 standard errors at 3,700
     # questions): fewer weights fitted on Wikipedia leave the news-set features as they were set.
     full, small = report["depths"][READ_DEPTH], report["feature_score_plus_reader"]
-    rule = getattr(args, "combination", "auto")
+    rule = args.combination
     if rule == "twelve" or rule == "auto" and full["answer_hit@1"] > small["answer_hit@1"] + 0.01:
         names, w = list(FEATURES) + ["reader", "reader_span"], weights[READ_DEPTH]
         report["combined"] = {**full, "kind": "all features and both reading scores (12 weights)"}
@@ -562,7 +562,7 @@ SQuAD v1.1 dev is an evaluation set of qa's and was never read by the training s
    the top {meta['read_depth']} candidates of the combination articles' questions (which the
    reader never saw), over all features and both reading scores (12 weights) or over the
    features' weighted sum ("features", its weights set earlier on news questions) and the
-   reading scores (3 weights); {RULES[getattr(args, "combination", "auto")]} Shipped: {w}.
+   reading scores (3 weights); {RULES[args.combination]} Shipped: {w}.
 
 ## Validation ({v['validation_questions']} questions of the {args.validation_articles} held-out train articles)
 

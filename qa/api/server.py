@@ -50,13 +50,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "are always allowed)")
 
 
-def listens_locally(host: str) -> bool:
-    """Whether `host` (the --host given) is a loopback address: only this machine can connect."""
-    from qa.ui.app import LOOPBACK
-
-    return host in LOOPBACK or host.startswith("127.")
-
-
 def build_server(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str | None = None,
                  max_upload_bytes: int | None = None, read_only: bool = False, access=None,
                  cors: list[str] | tuple[str, ...] = (), host: str = "127.0.0.1", port: int = 7860,
@@ -88,7 +81,7 @@ def build_server(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str
     from qa.api.access import Access, AccessMiddleware, BodyLimitMiddleware
     from qa.api.mcp_tools import build_mcp
     from qa.api.routes import article_record, build_api
-    from qa.ui.app import QUEUE_MAX, build_demo
+    from qa.ui.app import QUEUE_MAX, build_demo, listens_locally
     from qa.ui.service import DEFAULT_UPLOAD_DIR, MAX_UPLOAD_BYTES
 
     max_upload_bytes = max_upload_bytes or MAX_UPLOAD_BYTES

@@ -341,10 +341,15 @@ QUEUE_MAX = 64  # questions waiting beyond this are answered "busy" at once inst
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+def listens_locally(host: str) -> bool:
+    """Whether `host` (the --host given) is a loopback address: only this machine can connect."""
+    return host in LOOPBACK or host.startswith("127.")
+
+
 def exposure_warning(host: str, auth: str | None, read_only: bool) -> str | None:
     """The warning to print when the server is reachable beyond this machine without a login
     (`auth`: the --auth or --token-file given, if any)."""
-    if host in LOOPBACK or host.startswith("127.") or auth:
+    if listens_locally(host) or auth:
         return None
     what = "ask questions and read every article" if read_only else \
         "ask questions, read every article, upload files and delete articles"
