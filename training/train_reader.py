@@ -63,6 +63,12 @@ def parse_args(argv=None):
     p.add_argument("--layers", type=int, default=0,
                    help="keep the start model's first N transformer layers (0: all)")
     p.add_argument("--negatives", type=int, default=7, help="hard negatives per question a step")
+    p.add_argument("--cut-negatives", type=int, choices=(0, 1), default=0,
+                   help="add the answering passage without its answer sentence as one more negative "
+                   "(same topic and words, no fact)")
+    p.add_argument("--init", type=Path, help="a previous run's work folder: continue training its "
+                   "reader (same recipe shape, same seed) where its example order stopped, reusing its "
+                   "index and candidates")
     p.add_argument("--read-depth", type=int, default=20,
                    help="candidates the reader reads at query time (the combination is learned at it)")
     p.add_argument("--rank-pool", choices=("cls", "mean"), default="cls",
@@ -83,12 +89,28 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def share_data(init: Path, work: Path) -> None:
+    """Link a previous run's index and mined candidates into a new work folder (same seed and
+    splits, so the same data; nothing is rebuilt)."""
+    for name in ("splits.json", "articles.jsonl", "index", "candidates_validation.npz",
+                 "candidates_combination.npz", "candidates_reader.npz"):
+        src, dst = (init / name).resolve(), work / name
+        if src.exists() and not dst.exists():
+            dst.symlink_to(src, target_is_directory=src.is_dir())
+
+
 def stage_data(args, inputs):
     from qa.evaluation.squad import long_articles, read_squad
 
     arts = long_articles(read_squad(inputs["squad_train"]), prefix="train")
     splits = D.make_splits(len(arts), args.seed, args.validation_articles, args.combination_articles,
                            args.reader_articles)
+    if args.init:
+        earlier = json.loads((args.init / "splits.json").read_text())
+        if earlier != json.loads(json.dumps(splits.to_dict())):
+            raise SystemExit(f"--init {args.init} was trained on other splits (seed or article counts "
+                             f"differ); give the same --seed and article counts")
+        share_data(args.init, args.work)
     D.write_json(args.work / "splits.json", splits.to_dict())
     chosen = sorted(set(splits.validation + splits.combination + splits.reader))
     index = D.build_index([arts[i] for i in chosen], args.work / "index", args.work)
@@ -121,7 +143,7 @@ def _limit(articles, n):
 def recipe_args(argv) -> list[str]:
     """The options that shape the model (not where it reads and writes), for the model card."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    skip = {"--work", "--out", "--wheels", "--stages", "--threads", "--squad"}
+    skip = {"--work", "--out", "--wheels", "--stages", "--threads", "--squad", "--init"}
     out, i = [], 0
     while i < len(argv):
         if argv[i] in skip:
