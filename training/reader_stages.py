@@ -459,8 +459,8 @@ def run(args, inputs, arts, splits, index, stages) -> None:
     report = {"validation_questions": int(len(yv)), "combination_questions": int(len(yc)),
               "features": ranked_hits(feat_only, yv, yv.shape[1]),
               "reader_rank_only": ranked_hits(Xv[..., -2], yv, READ_DEPTH),
-              "in_top_20": round(float((yv[:, :READ_DEPTH] == 1).any(1).mean()), 4),
-              f"in_top_{yv.shape[1]}": round(float((yv == 1).any(1).mean()), 4),
+              "in_read_depth": round(float((yv[:, :READ_DEPTH] == 1).any(1).mean()), 4),
+              f"in_first_{yv.shape[1]}": round(float((yv == 1).any(1).mean()), 4),
               "depths": {}}
     weights = {}
     depths = {10, 15, READ_DEPTH, D.CANDIDATES} if READ_DEPTH >= 20 else {3, READ_DEPTH, list_depth()}
@@ -568,10 +568,11 @@ def model_card(args, inputs, meta) -> str:
                               for k, r in v.get("ablation", {}).items())
     w = ", ".join(f"{n} {x:+.3f}" for n, x in zip(meta["combination"]["features"], meta["combination"]["weights"]))
     b = t.get("continued_from")
+    how = f"recipe `{' '.join(b['recipe'])}`" if b and b.get("recipe") else "the first command of `make train-reader`"
     before = (f"a first run of {b['steps']} steps ({b['threads']} CPU thread(s), {b['seconds'] / 60:.0f} minutes, "
-              f"{b['negatives']} negatives, recipe `{' '.join(b.get('recipe', [])) or 'the first command of make train-reader'}`), "
-              f"then, continued from its weights where its example order stopped, " if b else "")
-    cut = ("; one more negative: the answering passage itself with the sentences holding the answer "
+              f"{b['negatives']} negatives; {how}),\n   then, continued from its weights where its example "
+              "order stopped, " if b else "")
+    cut = (";\n   one more negative: the answering passage itself with the sentences holding the answer "
            f"removed (same topic and words, no fact; {t['cut_counts']['cut']} of "
            f"{t['cut_counts']['cut'] + t['cut_counts']['cut_missing']} could be cut, the rest took one more "
            "candidate negative)") if t.get("cut_negatives") else ""
@@ -622,7 +623,7 @@ SQuAD v1.1 dev is an evaluation set of qa's and was never read by the training s
 ## Validation ({v['validation_questions']} questions of the {args.validation_articles} held-out train articles)
 
 Answer-hit by gold span among qa's candidates (the answering passage is in the top
-{meta['read_depth']} for {v['in_top_20']:.3f} of them):
+{meta['read_depth']} for {v['in_read_depth']:.3f} of them):
 
 | ranking | answer-hit@1 | answer-hit@5 |
 |---|---|---|

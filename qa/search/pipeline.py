@@ -3,8 +3,9 @@ configuration (the registry `PIPELINES`), then rerank, group, highlight, cite.
 
 Configurations (the `--config` names of `qa ask` and `qa eval`):
     hybrid-rerank  hybrid, then the top candidates re-scored by `FeatureReranker` (the default)
-    hybrid-read    hybrid-rerank, then qa's reading model reads the best 20 (`ReaderReranker`;
-                   not the default: it ranks news worse than the features alone, bench/RESULTS.md)
+    hybrid-read    hybrid-rerank, then qa's reading model reads the best few (`ReaderReranker`,
+                   `read_depth` in reader.json: 4; not the default: it ranks rgb_en_fact and the
+                   news set worse than the features alone, bench/RESULTS.md)
     hybrid         reciprocal rank fusion of dense and bm25
     dense          FAISS inner product over MiniLM embeddings
     bm25           bm25s over the same passages
