@@ -132,9 +132,13 @@ def test_a_run_continued_with_init_and_cut_negatives(tmp_path):
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (first / "reader_torch" / "net.pt").exists() and not (first / "onnx").exists()  # stopped after training
-    wrong = subprocess.run([*base, "--work", str(tmp_path / "other"), "--init", str(first), "--seed", "14",
+    for extra, says in ((["--seed", "14"], "other splits"), (["--layers", "2"], "trained with layers 1")):
+        wrong = subprocess.run([*base, "--work", str(tmp_path / "other"), "--init", str(first), *extra,
+                                "--max-steps", "2"], capture_output=True, text=True, timeout=900)
+        assert wrong.returncode != 0 and says in wrong.stderr and "Traceback" not in wrong.stderr
+    wrong = subprocess.run([*base, "--work", str(tmp_path / "other"), "--init", str(tmp_path / "start"),
                             "--max-steps", "2"], capture_output=True, text=True, timeout=900)
-    assert wrong.returncode != 0 and "other splits" in wrong.stderr
+    assert wrong.returncode != 0 and "not a finished training run" in wrong.stderr
     done = subprocess.run([*base, "--work", str(more), "--init", str(first), "--cut-negatives", "1",
                            "--max-steps", "2", "--out", str(out)], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -227,7 +227,11 @@ def train(args, inputs, arts, splits, index) -> Path:
     net = load_start(inputs)
     offset, before = 0, None
     if args.init:  # continue a previous run: its weights, and its example order where it stopped
-        net.load_state_dict(torch.load(args.init / "reader_torch" / "net.pt"))
+        try:
+            net.load_state_dict(torch.load(args.init / "reader_torch" / "net.pt"))
+        except RuntimeError as e:
+            raise SystemExit(f"--init {args.init}: its weights do not fit this recipe's model (another "
+                             f"--start?): {str(e).splitlines()[0]}") from None
         before = json.loads((args.init / "reader_torch" / "train.json").read_text())
         offset = before["steps"]
         log.info("continuing %s after its %d steps", args.init, offset)

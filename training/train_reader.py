@@ -154,8 +154,25 @@ def recipe_args(argv) -> list[str]:
     return out
 
 
+def check_init(args) -> None:
+    """--init must be a finished first run of the same shape (its weights load into this net)."""
+    if not args.init:
+        return
+    missing = [n for n in ("splits.json", "reader_torch/net.pt", "reader_torch/train.json")
+               if not (args.init / n).exists()]
+    if missing:
+        raise SystemExit(f"--init {args.init}: not a finished training run (missing {', '.join(missing)}); "
+                         f"give the --work folder of a run whose reader stage completed")
+    before = json.loads((args.init / "reader_torch" / "train.json").read_text())
+    for key, now in (("layers", args.layers), ("rank_pool", args.rank_pool)):
+        if before.get(key) != now:
+            raise SystemExit(f"--init {args.init} was trained with {key} {before.get(key)!r}, this run "
+                             f"asks for {now!r}; give the same recipe shape (--layers, --rank-pool, --start)")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    check_init(args)
     args.work.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
                         handlers=[logging.StreamHandler(), logging.FileHandler(args.work / "train.log")])
@@ -173,7 +190,12 @@ def main(argv=None) -> int:
     if missing:
         inputs.update(D.fetch_inputs(args.wheels, missing))
     log.info("inputs checked: %s", {k: str(v) for k, v in inputs.items()})
-    arts, splits, index = stage_data(args, inputs)
+    from qa.errors import BadInput
+
+    try:
+        arts, splits, index = stage_data(args, inputs)
+    except BadInput as e:
+        raise SystemExit(f"error: {e}") from None
     if stages - {"data"}:
         import reader_stages as R
 
