@@ -35,7 +35,7 @@ test-fast: setup
 	$(PY) -m pytest -m "not slow"
 
 # Retrain the reading model (qa/models/reader) from SQuAD train, seeded: 1,477 steps, then
-# 1,450 more continuing it with answer-removed negatives (about 1 h 50 min on 2 cores; see
+# 1,450 more continuing it with answer-removed negatives (about 2 hours on 2 cores; see
 # qa/models/reader/MODEL_CARD.md).
 READER_RECIPE = --start minilm --layers 3 --negatives 3 --read-depth 4 --quantize-embeddings \
 	--rank-pool mean --head-lr 10 --combination three --lr 1e-4
