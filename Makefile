@@ -35,15 +35,14 @@ test-fast: setup
 	$(PY) -m pytest -m "not slow"
 
 # Retrain the reading model (qa/models/reader) from SQuAD train, seeded: 1,477 steps, then
-# 1,450 more continuing it with answer-removed negatives (about 2 hours on 2 cores; see
-# qa/models/reader/MODEL_CARD.md).
+# 1,450 more continuing it (about 2 hours on 2 cores; see qa/models/reader/MODEL_CARD.md).
 READER_RECIPE = --start minilm --layers 3 --negatives 3 --read-depth 4 --quantize-embeddings \
 	--rank-pool mean --head-lr 10 --combination three --lr 1e-4
 train-reader: setup
 	$(PY) training/train_reader.py --work .cache/training-minilm3 $(READER_RECIPE) --max-steps 1477 --threads 2 \
 		--stages data,reader
 	$(PY) training/train_reader.py --work .cache/training-minilm3-more --init .cache/training-minilm3 \
-		$(READER_RECIPE) --cut-negatives 1 --max-steps 1450 --threads 2
+		$(READER_RECIPE) --max-steps 1450 --threads 2
 
 clean:
 	rm -rf .pytest_cache .hypothesis build qa.egg-info
