@@ -168,6 +168,35 @@ def test_reader_reads_english_questions_and_leaves_other_scripts_to_the_features
     assert not reads("Что предложила Россия по декарбонизации?") and not reads("2021?")
 
 
+@pytest.mark.parametrize("text", ["Who won the cup final?", "who won the cup final",
+                                  "In what year did the probe reach Mars", "Did the probe reach Mars",
+                                  "Name the team that won the final.", "the final was won by whom?",
+                                  "According to whom was the final fair"])
+def test_questions_are_read(text):
+    from qa.search.reader import is_question, reads
+
+    assert is_question(text) and reads(text)
+
+
+@pytest.mark.parametrize("text", ["u.s. policy toward the new regime in south viet nam.",
+                                  "A deficiency of vitamin B12 increases blood levels of homocysteine.",
+                                  "Super Bowl 2021 location", "alternatives which have been offered",
+                                  "", "   ", "2021"])
+def test_topics_claims_and_keywords_are_left_to_the_features(text):
+    from qa.search.reader import is_question, reads
+
+    assert not is_question(text) and not reads(text)
+
+
+def test_a_topic_query_is_ranked_by_the_features_alone_in_hybrid_read(built_index):
+    topic = built_index.search("the cup final and who won it", k=2, config="hybrid-read")
+    plain = built_index.search("the cup final and who won it", k=2)
+    assert topic and all("reader" not in h.scores for h in topic)
+    assert [(h.passage.passage_id, h.score) for h in topic] == [(h.passage.passage_id, h.score) for h in plain]
+    asked = built_index.search("Who won the cup final?", k=2, config="hybrid-read")
+    assert "reader" in asked[0].scores
+
+
 def test_a_russian_question_is_ranked_by_the_features_alone(built_index):
     hits = built_index.search("Что предложила Россия?", k=2, config="hybrid-read")
     assert hits and all("reader" not in h.scores for h in hits)

@@ -207,7 +207,7 @@ class ReaderReranker:
 
         F = self.preselect.features(snap, question, qvec, rows, dense, bm25)
         base = F @ self.preselect.vector()
-        if not reads(question):  # English only: another script is ranked by the features
+        if not reads(question):  # English questions only: another script, a topic or a claim
             return Reranked(base)
         depth = self.read_depth or int(self.reader().meta.get("read_depth", 20))
         top = np.argsort(-base, kind="stable")[:depth]
