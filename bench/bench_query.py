@@ -10,8 +10,10 @@ renormalised, or random unit vectors without `--base`) because embedding 1M pass
 on 2 cores. The index is stamped with the real model's fingerprint and backend, so `query`
 loads it with `Index.load` and the real embedder exactly as `qa ask` does.
 
-`query` runs in a fresh process: RSS before and after `Index.load`, then one SciFact question at a
-time per configuration (encode + search + fuse + cite, `Index.search`; 20 other questions run
+`query` runs in a fresh process: RSS before and after `Index.load`, then one question at a time
+(SciFact's claims, or `--questions SOURCE`: the reading model of the default `hybrid-read` reads
+only queries put as questions, so its latency is measured with questions, e.g.
+bench/questions/time_news.jsonl) per configuration (encode + search + fuse + cite, `Index.search`; 20 other questions run
 untimed first), p50/p95/p99, and a stage
 profile (question encoding, the highlighter's sentence encoding, dense search, BM25 search, the
 rest = fusion, rerank and citation), each configuration with and without answer highlighting.
@@ -158,7 +160,7 @@ def cmd_query(args) -> int:
     load_s = time.perf_counter() - t
     rss_loaded = rss_mb()
     parts_loaded = rss_parts_mb()
-    all_questions = [q.text for q in read_source(SCIFACT).questions]
+    all_questions = [q.text for q in read_source(args.questions or SCIFACT).questions]
     questions = all_questions[: args.nq]
     warmup = all_questions[args.nq: args.nq + 20] or all_questions[:20]
     index.search(questions[0], k=10, config="dense")  # the model loads on the first question
@@ -170,7 +172,7 @@ def cmd_query(args) -> int:
         if (Path(args.folder) / "bench_info.json").exists() else {}
     out = {"index": str(args.folder), "passages": len(index), "articles": len(index.articles),
            "faiss_type": index.manifest.get("faiss_type"), "backend": index.manifest["model"].get("backend"),
-           "data": info, "questions": len(questions), "k": 10, "load_seconds": round(load_s, 2),
+           "data": info, "questions": len(questions), "questions_from": str(args.questions or SCIFACT), "k": 10, "load_seconds": round(load_s, 2),
            "rss_mb": {"before_load": round(rss0), "index_loaded": round(rss_loaded),
                       "with_model": round(rss_model)},
            "index_bytes_per_passage": round((rss_loaded - rss0) * 2**20 / len(index)),
@@ -250,8 +252,10 @@ def main() -> int:
     b.set_defaults(func=cmd_build)
     q = sub.add_parser("query")
     q.add_argument("folder")
-    q.add_argument("--configs", nargs="+", default=["dense", "bm25", "hybrid", *[c for c in CONFIGS if c == "hybrid-rerank"]])
+    q.add_argument("--configs", nargs="+", default=["dense", "bm25", "hybrid",
+                                                   *[c for c in CONFIGS if c in ("hybrid-rerank", "hybrid-read")]])
     q.add_argument("--nq", type=int, default=200)
+    q.add_argument("--questions", default=None, help="question source read by qa (default: SciFact's claims)")
     q.set_defaults(func=cmd_query)
     args = ap.parse_args()
     return args.func(args)

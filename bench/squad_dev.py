@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     p.add_argument("--squad", type=Path, default=DEV)
     p.add_argument("--sample", type=int, default=2000, help="questions asked (0: all 10,570)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--config", nargs="+", default=["hybrid-rerank"])
+    p.add_argument("--config", nargs="+", default=["hybrid-read", "hybrid-rerank"])  # the default, without the reader
     p.add_argument("--cache", type=Path, default=ROOT / ".cache" / "squad_dev")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)

@@ -6,6 +6,7 @@ was built and a search with other settings can be refused or explained.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -49,7 +50,9 @@ class Settings:
     ray_actors: int | None = None  # embedding actors (None: one per CPU Ray offers)
     # Retrieval
     k: int = 5
-    config: str = "hybrid-rerank"
+    # the reading model on the features' best 4; QA_CONFIG=hybrid-rerank answers without it (~30 ms
+    # less a question on 2 cores, ~4x a server's throughput; bench/RESULTS.md "The reader by default")
+    config: str = field(default_factory=lambda: os.environ.get("QA_CONFIG") or "hybrid-read")
     candidates: int = 100  # depth of each retriever before fusion
     rrf_k: int = 60
     rerank_depth: int = 100  # fused candidates a reranker re-scores

@@ -36,6 +36,12 @@ ARTICLES = {
 
 
 @pytest.fixture(autouse=True)
+def _default_configuration(monkeypatch):
+    """A developer's QA_CONFIG does not change which configuration the tests' searches run."""
+    monkeypatch.delenv("QA_CONFIG", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     """Tests never reach past loopback: a model or data download fails loudly here."""
     real_connect = socket.socket.connect

@@ -120,8 +120,26 @@ def test_hybrid_read_reads_with_the_reader_and_hits_carry_its_scores(built_index
     assert hits[0].doc_id == "football"
     assert {"reader", "reader_span", "rerank"} <= set(hits[0].scores)
     assert hits[0].score == pytest.approx(hits[0].scores["rerank"])
-    plain = built_index.search("Who won the cup final?", k=3)  # the default: features alone
+    default = built_index.search("Who won the cup final?", k=3)  # the default reads too
+    assert [(h.passage.passage_id, h.score) for h in default] == [(h.passage.passage_id, h.score) for h in hits]
+    plain = built_index.search("Who won the cup final?", k=3, config="hybrid-rerank")  # features alone
     assert "reader" not in plain[0].scores and "rerank" in plain[0].scores
+
+
+def test_qa_config_sets_the_default_configuration(built_index, monkeypatch):
+    from qa.errors import BadInput
+    from qa.settings import Settings
+
+    assert Settings().config == "hybrid-read"
+    monkeypatch.setenv("QA_CONFIG", "hybrid-rerank")
+    assert Settings().config == "hybrid-rerank"
+    built_index.settings = Settings()
+    hits = built_index.search("Who won the cup final?", k=2)
+    assert hits and "reader" not in hits[0].scores
+    monkeypatch.setenv("QA_CONFIG", "hybrid-reed")
+    built_index.settings = Settings()
+    with pytest.raises(BadInput, match="'hybrid-reed' \\(QA_CONFIG\\).*hybrid-rerank"):
+        built_index.search("Who won the cup final?", k=2)
 
 
 def test_reader_reranker_reads_only_its_depth_and_puts_unread_rows_below(built_index):
@@ -190,7 +208,7 @@ def test_topics_claims_and_keywords_are_left_to_the_features(text):
 
 def test_a_topic_query_is_ranked_by_the_features_alone_in_hybrid_read(built_index):
     topic = built_index.search("the cup final and who won it", k=2, config="hybrid-read")
-    plain = built_index.search("the cup final and who won it", k=2)
+    plain = built_index.search("the cup final and who won it", k=2, config="hybrid-rerank")
     assert topic and all("reader" not in h.scores for h in topic)
     assert [(h.passage.passage_id, h.score) for h in topic] == [(h.passage.passage_id, h.score) for h in plain]
     asked = built_index.search("Who won the cup final?", k=2, config="hybrid-read")
@@ -200,3 +218,49 @@ def test_a_topic_query_is_ranked_by_the_features_alone_in_hybrid_read(built_inde
 def test_a_russian_question_is_ranked_by_the_features_alone(built_index):
     hits = built_index.search("Что предложила Россия?", k=2, config="hybrid-read")
     assert hits and all("reader" not in h.scores for h in hits)
+
+
+def _warm_up(service):
+    service.start_warmup()
+    service._warm.join(timeout=60)
+    return service.status()
+
+
+def test_the_server_warm_up_loads_the_default_reader(built_index, tmp_path, monkeypatch):
+    import qa.search.reader as reader_mod
+    from qa.search.reader import shared_reader
+    from qa.ui.service import Service
+
+    folder = tmp_path / "reader"
+    shutil.copytree(MODEL_DIR, folder)
+    monkeypatch.setattr(reader_mod, "MODEL_DIR", folder)
+    assert not shared_reader(folder).loaded
+    status = _warm_up(Service(built_index.folder, index=built_index, upload_dir=tmp_path / "up"))
+    assert status.startswith("Ready") and shared_reader(folder).loaded
+
+
+def test_the_server_warm_up_reports_a_damaged_reader(built_index, tmp_path, monkeypatch):
+    import qa.search.reader as reader_mod
+    from qa.ui.service import Service
+
+    folder = tmp_path / "damaged"
+    shutil.copytree(MODEL_DIR, folder)
+    (folder / "tokenizer.json").write_text("{}")
+    monkeypatch.setattr(reader_mod, "MODEL_DIR", folder)
+    status = _warm_up(Service(built_index.folder, index=built_index, upload_dir=tmp_path / "up"))
+    assert "reading model" in status and "sha256" in status
+
+
+def test_no_reader_is_loaded_when_the_default_does_not_read(built_index, tmp_path, monkeypatch):
+    import qa.search.reader as reader_mod
+    from qa.search.reader import shared_reader
+    from qa.settings import Settings
+    from qa.ui.service import Service
+
+    folder = tmp_path / "reader"
+    shutil.copytree(MODEL_DIR, folder)
+    monkeypatch.setattr(reader_mod, "MODEL_DIR", folder)
+    monkeypatch.setenv("QA_CONFIG", "hybrid-rerank")
+    built_index.settings = Settings()
+    assert _warm_up(Service(built_index.folder, index=built_index, upload_dir=tmp_path / "up")).startswith("Ready")
+    assert not shared_reader(folder).loaded

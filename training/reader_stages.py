@@ -586,8 +586,9 @@ A {layers}-layer BERT (hidden size {cfg['hidden_size']}, {cfg['num_attention_hea
 passage (`question [SEP] title | passage`, at most {meta['max_tokens']} word pieces) and gives two
 scores: `reader`, how well the passage answers the question (a cross-encoder logit), and
 `reader_span`, its best answer-span score inside the passage (best start + best end logit).
-qa's `hybrid-read` configuration (not the default; bench/RESULTS.md says on which sets it
-helps and on which it does not) reads the {meta['read_depth']} candidates its feature
+qa's `hybrid-read` configuration (the default; it reads only queries put as questions;
+bench/RESULTS.md says on which sets it helps and on which it does not) reads the
+{meta['read_depth']} candidates its feature
 reranker ranks best and orders them by the learned combination below. Shipped as an int8 ONNX
 graph (`model.onnx`, {tables}) with its tokenizer; `reader.json` records
 both files' sha256, checked when qa loads the model.

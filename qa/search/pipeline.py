@@ -2,10 +2,11 @@
 configuration (the registry `PIPELINES`), then rerank, group, highlight, cite.
 
 Configurations (the `--config` names of `qa ask` and `qa eval`):
-    hybrid-rerank  hybrid, then the top candidates re-scored by `FeatureReranker` (the default)
     hybrid-read    hybrid-rerank, then qa's reading model reads the best few (`ReaderReranker`,
-                   `read_depth` in reader.json: 4; not the default: it ranks rgb_en_fact and the
-                   news set worse than the features alone, bench/RESULTS.md)
+                   `read_depth` in reader.json: 4; queries put as questions only). The default
+                   (`Settings.config`): SQuAD dev and the TIME question sets rise, bench/RESULTS.md
+    hybrid-rerank  hybrid, then the top candidates re-scored by `FeatureReranker` (no model;
+                   the default without the reader's ~30 ms)
     hybrid         reciprocal rank fusion of dense and bm25
     dense          FAISS inner product over MiniLM embeddings
     bm25           bm25s over the same passages
@@ -57,8 +58,8 @@ class Pipeline:
 
 
 PIPELINES: Registry[Pipeline] = Registry("configuration")
-for _p in (Pipeline("hybrid-rerank", ("dense", "bm25"), fuse_rrf, reranker="features"),  # the default
-           Pipeline("hybrid-read", ("dense", "bm25"), fuse_rrf, reranker="reader"),
+for _p in (Pipeline("hybrid-read", ("dense", "bm25"), fuse_rrf, reranker="reader"),  # the default
+           Pipeline("hybrid-rerank", ("dense", "bm25"), fuse_rrf, reranker="features"),
            Pipeline("hybrid", ("dense", "bm25"), fuse_rrf),
            Pipeline("dense", ("dense",), fuse_single),
            Pipeline("bm25", ("bm25",), fuse_single),
@@ -185,6 +186,9 @@ def search_batch(snap: IndexSnapshot, encoder: QuestionEncoder, questions: list[
         raise BadInput("search_batch takes a list of questions; use search() for one")
     settings = snap.settings
     k = check_k(settings.k if k is None else k)
+    if not config and settings.config not in PIPELINES:
+        raise BadInput(f"the default configuration {settings.config!r} (QA_CONFIG) is unknown; "
+                       f"set QA_CONFIG to one of {', '.join(CONFIGS)}, or unset it")
     pipeline = PIPELINES.get(config or settings.config)
     group = settings.group if group is None else group
     cleaned = [clean_question(q) for q in questions]

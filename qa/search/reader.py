@@ -178,6 +178,10 @@ class Reader:
                 self._session = cpu_session(model, self.threads)
             return self._session, self._tokenizer
 
+    def warm(self) -> None:
+        """Open the session now (checking both files) instead of on the first question."""
+        self._load()
+
     @property
     def loaded(self) -> bool:
         return self._session is not None

@@ -87,6 +87,7 @@ class Service:
             ix = self.index()
             self._status = f"Loading the embedding model… ({len(ix.articles)} articles indexed)"
             ix.embedder.embed_batch(["warm-up"])
+            self._warm_reader(ix)
             self._ready = True
             self._status = self._ready_status()
         except IndexNotFound:
@@ -96,6 +97,19 @@ class Service:
             self._status = f"Index problem: {e}"
         except Exception as e:  # the page must still come up and say why
             self._status = f"Model failed to load ({type(e).__name__}: {e})"
+
+    @staticmethod
+    def _warm_reader(ix) -> None:
+        """Load the default configuration's reading model, if it has one, so the first question
+        does not wait for it (a damaged model file is reported in the status line now)."""
+        from qa.search.pipeline import PIPELINES
+        from qa.search.rerank import get_reranker
+
+        config = ix.settings.config
+        if config in PIPELINES:
+            reranker = get_reranker(PIPELINES.get(config).reranker)
+            if hasattr(reranker, "reader"):
+                reranker.reader().warm()
 
     def _ready_status(self) -> str:
         ix = self._index
