@@ -101,6 +101,7 @@ class Hit:
     highlight: tuple[int, int] | None = None
     also_reported_by: tuple[dict[str, Any], ...] = ()
     more_in_article: int = 0  # other matching passages of this article not shown on their own
+    answer: tuple[int, int] | None = None  # body offsets of the words the reading model points at
 
     @property
     def doc_id(self) -> str:
@@ -153,6 +154,9 @@ class Hit:
         }
         if self.highlight is not None:
             d["highlight"] = {"char_start": self.highlight[0], "char_end": self.highlight[1]}
+        if self.answer is not None:
+            s, e = self.answer
+            d["answer"] = {"char_start": s, "char_end": e, "text": p.text[s - p.char_start:e - p.char_start]}
         d["also_reported_by"] = [dict(x) for x in self.also_reported_by]
         d["more_in_article"] = self.more_in_article
         d["citation"] = self.citation

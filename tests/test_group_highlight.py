@@ -57,3 +57,20 @@ def test_highlight_embeds_each_distinct_sentence_once_with_a_cache():
     again = highlight_spans(q, qv, [p1], emb, cache=cache)
     assert emb.embedded - before == 2  # nothing new to embed
     assert first[0] == first[1] == again[0] == (0, text.index(" Fans"))
+
+
+def test_highlight_takes_the_sentence_holding_the_readers_answer():
+    text = ("The council approved the budget on Monday after a long debate about schools. "
+            "It came to 5 million dollars, more than last year.")
+    p = Passage("d:0-1", "d", text, 100, 100 + len(text))
+    emb = HashEmbedder()
+    q = "How large was the budget the council approved?"
+    (plain,) = highlight_spans(q, emb.embed_batch([q])[0], [p], emb)
+    assert plain[0] == 100  # the sentence sharing the question's words
+    at = text.index("5 million")
+    (span,) = highlight_spans(q, emb.embed_batch([q])[0], [p], emb, answers=[(100 + at, 100 + at + 17)])
+    assert text[span[0] - 100:span[1] - 100] == "It came to 5 million dollars, more than last year."
+    # an answer outside the part shown is ignored: the choice falls back to the sentences' scores
+    (inside,) = highlight_spans(q, emb.embed_batch([q])[0], [p], emb, answers=[(100 + at, 100 + at + 17)],
+                                within=[(100, 100 + text.index(" It came"))])
+    assert inside[0] == 100

@@ -264,3 +264,64 @@ def test_no_reader_is_loaded_when_the_default_does_not_read(built_index, tmp_pat
     built_index.settings = Settings()
     assert _warm_up(Service(built_index.folder, index=built_index, upload_dir=tmp_path / "up")).startswith("Ready")
     assert not shared_reader(folder).loaded
+
+
+class _Encoding:
+    def __init__(self, type_ids, offsets):
+        self.type_ids, self.offsets = type_ids, offsets
+
+
+def test_best_answer_stays_in_the_passage_and_within_the_longest_span():
+    from qa.search.reader import best_answer
+
+    enc = _Encoding([0, 0, 0, 1, 1, 1, 1, 1], [(0, 0), (0, 3), (0, 0), (0, 3), (4, 9), (10, 12), (13, 20), (0, 0)])
+    start = np.array([9, 9, 0, 1, 5, 0, 0, 0], np.float32)  # the question's tokens score highest
+    end = np.array([9, 0, 0, 0, 0, 1, 4, 0], np.float32)
+    assert best_answer(start, end, enc) == (4, 20)  # tokens 4..6 of the passage
+    assert best_answer(start, end, enc, max_tokens=2) == (4, 12)  # at most 2 word pieces
+    assert best_answer(start, end, _Encoding([0] * 8, enc.offsets)) is None
+
+
+def test_shipped_reader_points_at_the_answer_words():
+    passages = [("Football", "The Greens won the cup final 2-1 on Saturday. The coach praised the defence."),
+                ("Space", "The probe entered orbit around Mars after a journey of seven months.")]
+    _, _, answers = Reader(MODEL_DIR).read("Who won the cup final?", passages)
+    assert passages[0][1][slice(*answers[0])] == "The Greens"
+    _, _, answers = Reader(MODEL_DIR).read("How long was the journey to Mars?", passages)
+    assert passages[1][1][slice(*answers[1])] == "seven months"
+
+
+def test_hits_read_by_the_reader_carry_its_answer_inside_the_highlight(built_index):
+    hits = built_index.search("Who won the cup final?", k=2)
+    top = hits[0]
+    assert top.answer is not None and top.highlight is not None
+    assert top.highlight[0] <= top.answer[0] < top.answer[1] <= top.highlight[1]
+    d = top.to_dict()
+    body = top.passage.text
+    assert d["answer"]["text"] == body[top.answer[0] - top.passage.char_start:top.answer[1] - top.passage.char_start]
+    assert "won" not in d["answer"]["text"] and d["answer"]["text"]
+    assert "answer_start" not in d["scores"] and "reader" in d["scores"]
+    plain = built_index.search("Who won the cup final?", k=2, config="hybrid-rerank")
+    assert plain[0].answer is None and "answer" not in plain[0].to_dict()
+
+
+def test_a_model_without_token_outputs_gives_no_answers():
+    from qa.search.reader import score_pairs
+
+    class Out:
+        def __init__(self, name):
+            self.name = name
+
+    class OldSession:  # the first readers' graphs: rank and span only
+        def get_outputs(self):
+            return [Out("rank"), Out("span")]
+
+        def run(self, names, feed):
+            assert names == ["rank", "span"]
+            n = len(feed["input_ids"])
+            return [np.ones((n, 1), np.float32), np.zeros((n, 1), np.float32)]
+
+    tok = load_tokenizer(MODEL_DIR / "tokenizer.json")
+    found = []
+    rank, span = score_pairs(OldSession(), tok, "Who?", ["a b", "c d"], answers=found)
+    assert found == [None, None] and rank.tolist() == [1.0, 1.0]

@@ -128,6 +128,18 @@ def test_card_with_passage_inside_body_offsets_highlight_relative_to_passage():
     assert "<mark class='qa-answer'>Russia proposes consultations.</mark>" in render.render_card(hit)
 
 
+def test_card_puts_the_readers_answer_words_in_bold_inside_the_sentence():
+    body = "Lead sentence here. Russia proposes <consultations> soon. More."
+    a = Article(doc_id="d", title="T", body=body)
+    ps = body.index("Russia")
+    p = Passage("d:1", "d", body[ps:], ps, len(body))
+    w = body.index("<consultations>")
+    hit = Hit(rank=1, score=1.0, passage=p, article=a, highlight=(ps, ps + len("Russia proposes <consultations> soon.")),
+              answer=(w, w + len("<consultations>")))
+    assert ("<mark class='qa-answer'>Russia proposes <strong class='qa-answer-words'>&lt;consultations&gt;"
+            "</strong> soon.</mark>") in render.render_card(hit)
+
+
 def test_card_shows_scores_and_also_reported_by():
     markup = render.render_card(evil_hit("x"))
     assert "score 0.5000" in markup and "dense 0.4000" in markup

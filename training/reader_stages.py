@@ -74,7 +74,8 @@ class ReaderNet(torch.nn.Module):
 
 
 class Exported(torch.nn.Module):
-    """The graph that ships: (rank, span) per pair."""
+    """The graph that ships: (rank, span) per pair, and the start and end logits of every token
+    (passage tokens only; the rest very low) that say where in the passage the answer is."""
 
     def __init__(self, net):
         super().__init__()
@@ -82,7 +83,7 @@ class Exported(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask, token_type_ids):
         rank, start, end = self.net(input_ids, attention_mask, token_type_ids)
-        return rank, start.max(-1).values + end.max(-1).values
+        return rank, start.max(-1).values + end.max(-1).values, start, end
 
 
 def load_start(inputs) -> ReaderNet:
@@ -313,9 +314,10 @@ def export(args, inputs, net) -> Path:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(Exported(net).eval(), dummy, str(out / "raw.onnx"), input_names=names,
-                          output_names=["rank", "span"], opset_version=17, dynamo=False,
+                          output_names=["rank", "span", "start", "end"], opset_version=17, dynamo=False,
                           dynamic_axes={**{n: {0: "batch", 1: "seq"} for n in names},
-                                        "rank": {0: "batch"}, "span": {0: "batch"}})
+                                        "rank": {0: "batch"}, "span": {0: "batch"},
+                                        "start": {0: "batch", 1: "seq"}, "end": {0: "batch", 1: "seq"}})
     onnx.checker.check_model(str(out / "raw.onnx"))
     from onnxruntime.transformers.optimizer import optimize_model
 
@@ -591,7 +593,9 @@ bench/RESULTS.md says on which sets it helps and on which it does not) reads the
 {meta['read_depth']} candidates its feature
 reranker ranks best and orders them by the learned combination below. Shipped as an int8 ONNX
 graph (`model.onnx`, {tables}) with its tokenizer; `reader.json` records
-both files' sha256, checked when qa loads the model.
+both files' sha256, checked when qa loads the model. The graph also gives each word piece's
+start and end logits (`start`, `end`): qa highlights the sentence holding the best span and
+returns its words as the hit's `answer`.
 
 ## Trained from (nothing else; no evaluation set)
 

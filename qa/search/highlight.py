@@ -1,4 +1,5 @@
-"""The answer sentence of each hit: the passage sentence closest to the question.
+"""The answer sentence of each hit: the sentence holding the answer the reading model points at
+(passages it read), else the passage sentence closest to the question.
 
 Sentence vectors come from the index (qa/sentences.py: embedded at index time), or, for an index
 built without them, the sentences of all hits are embedded in one batch. Each sentence is scored
@@ -62,8 +63,13 @@ def sentence_vectors(texts: list[str], embedder, cache: dict | None = None,
 def highlight_spans(question: str, qvec: np.ndarray | None, passages: list[Passage], embedder=None,
                     sparse=None, cache: dict | None = None, store=None,
                     rows: list[int] | None = None,
-                    within: list[tuple[int, int]] | None = None) -> list[tuple[int, int] | None]:
+                    within: list[tuple[int, int]] | None = None,
+                    answers: list[tuple[int, int] | None] | None = None) -> list[tuple[int, int] | None]:
     """Best sentence span (body offsets) of each passage for one question.
+
+    `answers` (body spans or None, one per passage): where the reading model points at the
+    answer in the passages it read; the sentence holding that answer is the one highlighted
+    (the model read question and passage together; the sentence vectors did not).
 
     With the index's `store` (qa/sentences.py) and the passages' `rows`, sentence vectors come
     from the index (dot products); otherwise the sentences are embedded now, through `cache`.
@@ -97,9 +103,14 @@ def highlight_spans(question: str, qvec: np.ndarray | None, passages: list[Passa
         if not spans:
             out.append(None)
             continue
-        lex = lexical_scores(weights, p, spans)
-        scores = [float(sim[j]) + LEXICAL_WEIGHT * lex[j] for j in range(len(spans))]
-        best = int(np.argmax(scores))
+        answer = answers[i] if answers is not None else None
+        holding = [j for j, (s, e) in enumerate(spans) if answer is not None and s <= answer[0] < e]
+        if holding:
+            best = holding[0]
+        else:
+            lex = lexical_scores(weights, p, spans)
+            scores = [float(sim[j]) + LEXICAL_WEIGHT * lex[j] for j in range(len(spans))]
+            best = int(np.argmax(scores))
         s, e = spans[best]
         if e - s < SHORT_SENTENCE and best + 1 < len(spans):
             e = spans[best + 1][1]

@@ -29,7 +29,7 @@ from qa.search.filters import check_k, clean_question, select_rows
 from qa.search.fuse import Fusion, fuse_rrf, fuse_scores, fuse_single
 from qa.search.group import group_same_story
 from qa.search.highlight import highlight_spans
-from qa.search.rerank import get_reranker
+from qa.search.rerank import ANSWER_PARTS, get_reranker
 from qa.storage.selection import Filter, Selection
 from qa.storage.snapshot import IndexSnapshot
 from qa.types import Hit
@@ -139,19 +139,33 @@ def rerank_candidates(snap: IndexSnapshot, question: str, qvec: np.ndarray, cand
     return cand.reorder(order)
 
 
+def answer_span(cand: Candidates, j: int, full, shown) -> tuple[int, int] | None:
+    """Body offsets of the answer the reading model pointed at in candidate `j` (offsets in the
+    `full` passage it read), when it read it and the answer lies inside the part of the passage
+    the result shows (`shown`: the passage, or its cut by distinct evidence)."""
+    parts = cand.parts or {}
+    if not all(name in parts for name in ANSWER_PARTS):
+        return None
+    s, e = (float(parts[name][j]) for name in ANSWER_PARTS)
+    if not (np.isfinite(s) and np.isfinite(e)):
+        return None
+    start, end = full.char_start + int(s), full.char_start + int(e)
+    return (start, end) if shown.char_start <= start < end <= shown.char_end else None
+
+
 def _hit(snap: IndexSnapshot, cand: Candidates, j: int, rank: int, passage, span, others,
-         n_more: int) -> Hit:
+         n_more: int, answer: tuple[int, int] | None = None) -> Hit:
     scores = {"bm25": float(cand.bm25[j]), "fused": float(cand.fused[j])}
     if np.isfinite(cand.dense[j]):
         scores["dense"] = float(cand.dense[j])
     if cand.rerank is not None and np.isfinite(cand.rerank[j]):
         scores["rerank"] = float(cand.rerank[j])
     for name, values in (cand.parts or {}).items():
-        if np.isfinite(values[j]):
+        if name not in ANSWER_PARTS and np.isfinite(values[j]):
             scores[name] = float(values[j])
     return Hit(rank=rank, score=float(cand.final[j]), passage=passage,
                article=snap.articles[passage.doc_id], scores=scores, highlight=span,
-               also_reported_by=tuple(others), more_in_article=n_more)
+               also_reported_by=tuple(others), more_in_article=n_more, answer=answer)
 
 
 def search_batch(snap: IndexSnapshot, encoder: QuestionEncoder, questions: list[str],
@@ -216,11 +230,13 @@ def search_batch(snap: IndexSnapshot, encoder: QuestionEncoder, questions: list[
         more = more_in_article(articles, snap.passage_article[rows]) if rows else []
         full = [snap.passages[r] for r in rows]
         passages = [cut(p, shown[j]) for p, (j, _) in zip(full, picks)]
+        answers = [answer_span(cand, j, f, p) for (j, _), f, p in zip(picks, full, passages)]
         spans = highlight_spans(q, qv, full, encoder.embedder, snap.sparse, cache=encoder.sentences,
                                 store=snap.sentences, rows=rows,
-                                within=[(p.char_start, p.char_end) for p in passages]) \
+                                within=[(p.char_start, p.char_end) for p in passages],
+                                answers=answers) \
             if highlight else [None] * len(passages)
-        results.append([_hit(snap, cand, j, rank, p, span, others, n_more)
-                        for rank, ((j, others), p, span, n_more)
-                        in enumerate(zip(picks, passages, spans, more), 1)])
+        results.append([_hit(snap, cand, j, rank, p, span, others, n_more, a)
+                        for rank, ((j, others), p, span, n_more, a)
+                        in enumerate(zip(picks, passages, spans, more, answers), 1)])
     return results

@@ -35,6 +35,7 @@ from qa.hashing import sha256_file
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "reader"
 MAX_TOKENS = 192  # question + title + passage word pieces; qa's passages aim at 120
 TITLE_SEP = " | "
+MAX_ANSWER_TOKENS = 30  # the longest answer span the model is asked to point at (SQuAD's are short)
 
 
 # how the questions the model was trained on begin, when they do not end with "?" (fixed from
@@ -122,15 +123,42 @@ def encode_pairs(tokenizer, questions: list[str], seconds: list[str]) -> Encoded
     return EncodedPairs(ids, mask, types, encs)
 
 
-def score_pairs(session, tokenizer, question: str, seconds: list[str],
-                batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """(rank, span) of one question against second segments (`pair_text`), `batch_size` at a time."""
+def best_answer(start: np.ndarray, end: np.ndarray, encoding, max_tokens: int = MAX_ANSWER_TOKENS
+                ) -> tuple[int, int] | None:
+    """The answer the model points at in one pair: the (first, last) word piece maximising start +
+    end logit with first <= last < first + `max_tokens`, as character offsets (start, end) in the
+    second segment; None when the pair has no second-segment token."""
+    seq = np.asarray(encoding.type_ids[:len(start)]) == 1
+    if not seq.any():
+        return None
+    s = np.where(seq, start[:len(seq)], -np.inf)
+    e = np.where(seq, end[:len(seq)], -np.inf)
+    n = len(s)
+    pair = s[:, None] + e[None, :]
+    i, j = np.indices((n, n))
+    pair[(j < i) | (j >= i + max_tokens)] = -np.inf
+    first, last = np.unravel_index(int(np.argmax(pair)), pair.shape)
+    offsets = encoding.offsets
+    return int(offsets[first][0]), int(offsets[last][1])
+
+
+def score_pairs(session, tokenizer, question: str, seconds: list[str], batch_size: int = 32,
+                answers: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(rank, span) of one question against second segments (`pair_text`), `batch_size` at a time.
+    With a list as `answers` (and a model that gives per-token logits), it receives each pair's
+    `best_answer` (character offsets in its second segment, or None)."""
     rank = np.zeros(len(seconds), np.float32)
     span = np.zeros(len(seconds), np.float32)
+    pointing = answers is not None and {"start", "end"} <= {o.name for o in session.get_outputs()}
     for s in range(0, len(seconds), batch_size):
         part = seconds[s:s + batch_size]
-        r, sp = session.run(["rank", "span"], encode_pairs(tokenizer, [question] * len(part), part).feed())
-        rank[s:s + len(part)], span[s:s + len(part)] = r.reshape(-1), sp.reshape(-1)
+        enc = encode_pairs(tokenizer, [question] * len(part), part)
+        out = session.run(["rank", "span", "start", "end"] if pointing else ["rank", "span"], enc.feed())
+        rank[s:s + len(part)], span[s:s + len(part)] = out[0].reshape(-1), out[1].reshape(-1)
+        if pointing:
+            answers.extend(best_answer(out[2][i], out[3][i], enc.encodings[i]) for i in range(len(part)))
+        elif answers is not None:
+            answers.extend([None] * len(part))
     return rank, span
 
 
@@ -188,10 +216,24 @@ class Reader:
 
     def score(self, question: str, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
         """(rank, span) scores of (title, passage text) pairs for one question."""
+        rank, span, _ = self.read(question, pairs)
+        return rank, span
+
+    def read(self, question: str, pairs: list[tuple[str, str]]
+             ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int] | None]]:
+        """(rank, span, answers) of (title, passage text) pairs for one question: `answers` holds,
+        per pair, the answer the model points at as (start, end) in the passage text, or None
+        (an older model without per-token outputs, or an answer inside the title)."""
         if not pairs:
-            return np.zeros(0, np.float32), np.zeros(0, np.float32)
+            return np.zeros(0, np.float32), np.zeros(0, np.float32), []
         session, tok = self._load()
-        return score_pairs(session, tok, question, [pair_text(t, x)[0] for t, x in pairs], self.batch_size)
+        seconds = [pair_text(t, x) for t, x in pairs]
+        found: list = []
+        rank, span = score_pairs(session, tok, question, [sec for sec, _ in seconds], self.batch_size, found)
+        answers = []
+        for (sec, head), a in zip(seconds, found):
+            answers.append((a[0] - head, a[1] - head) if a is not None and a[0] >= head else None)
+        return rank, span, answers
 
 
 _READERS: dict[str, Reader] = {}

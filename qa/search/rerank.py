@@ -212,7 +212,7 @@ class ReaderReranker:
         depth = self.read_depth or int(self.reader().meta.get("read_depth", 20))
         top = np.argsort(-base, kind="stable")[:depth]
         passages = [snap.passages[int(r)] for r in rows[top]]
-        rank, span = self.reader().score(question, [(snap.articles[p.doc_id].title, p.text) for p in passages])
+        rank, span, answers = self.reader().read(question, [(snap.articles[p.doc_id].title, p.text) for p in passages])
         names, w = self.combination()
         cols = {**{f: F[top, i] for i, f in enumerate(FEATURES)}, "features": base[top],
                 "reader": rank, "reader_span": span}
@@ -222,9 +222,15 @@ class ReaderReranker:
         out[top] = combined
         parts = {"reader": np.full(len(rows), np.nan, np.float32), "reader_span": np.full(len(rows), np.nan, np.float32)}
         parts["reader"][top], parts["reader_span"][top] = rank, span
+        # where in each passage read the model points at the answer (ANSWER_PARTS: offsets in
+        # the passage text, NaN where it read nothing or gave no span); they are not scores
+        for i, name in enumerate(ANSWER_PARTS):
+            parts[name] = np.full(len(rows), np.nan, np.float32)
+            parts[name][top] = [a[i] if a is not None else np.nan for a in answers]
         return Reranked(out, parts)
 
 
+ANSWER_PARTS = ("answer_start", "answer_end")  # Reranked.parts that locate an answer, not scores
 _CROSS: dict[str, CrossEncoderReranker] = {}
 RERANKERS: Registry[type] = Registry("reranker")
 RERANKERS.add("features", FeatureReranker)

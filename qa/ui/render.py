@@ -110,13 +110,18 @@ def _num(x: float) -> str:
 
 def render_card(hit: Hit, show_scores: bool = True) -> str:
     """One result card: `[n]`, title, source, date (or the date as written when it has no year),
-    page, the passage with its answer sentence marked, scores, other reports of the same story,
+    page, the passage with its answer sentence marked (and in it, in bold, the words the reading
+    model points at), scores, other reports of the same story,
     a "Copy citation" button (the citation in its `data-citation`) and an "Open article" button."""
     a, p = hit.article, hit.passage
     hl = None
     if hit.highlight is not None:
         hl = (hit.highlight[0] - p.char_start, hit.highlight[1] - p.char_start)
-    passage = marked(p.text, outer=hl, inner=None, outer_tag="mark class='qa-answer'")
+    words = None  # the words the reading model points at, in bold inside the marked sentence
+    if hit.answer is not None and hl is not None:
+        words = (hit.answer[0] - p.char_start, hit.answer[1] - p.char_start)
+    passage = marked(p.text, outer=hl, inner=words, outer_tag="mark class='qa-answer'",
+                     inner_tag="strong class='qa-answer-words'")
     scores = ""
     if show_scores:
         parts = [f"score {_num(hit.score)}"] + [f"{k} {_num(v)}" for k, v in hit.scores.items()]
