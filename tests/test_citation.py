@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 import html
 import io
 import json
@@ -65,6 +66,18 @@ def test_cli_output_prints_the_citation_and_the_partial_date():
     assert "    Cite: \u201cRussia proposes talks\u201d, TASS, Moscow, June 11." in out
 
 
+def test_cli_output_prints_the_readers_answer_words_only_when_it_pointed_at_some():
+    from dataclasses import replace
+
+    from qa.answer.cite import format_hits
+
+    hit = make_hit(source="TASS")
+    assert "Answer:" not in format_hits("q", [hit])
+    at = BODY.index("Second")
+    out = format_hits("q", [replace(hit, answer=(at, at + len("Second")))])
+    assert "    Answer: Second\n    Cite:" in out
+
+
 def test_ask_json_of_the_cli_carries_the_citation(corpus_dir, tmp_path, capsys):
     from qa.cli.main import main
 
@@ -118,6 +131,11 @@ def test_csv_download_neutralises_formulas_and_has_every_column():
     assert rows[0]["date_text"] == "June 11" and rows[0]["place"] == "Moscow" and rows[0]["page"] == ""
     assert rows[1]["page"] == "2" and rows[1]["citation"].startswith("\u201cРоссия")
     assert rows[0]["text"] == BODY[BODY.index("Second"):]
+    assert rows[0]["answer"] == "" and CSV_COLUMNS[-1] == "answer"  # new column last: old readers keep theirs
+    hit = make_answer().hits[0]
+    at = BODY.index("Second")
+    pointed = Answer("q", 1, "hybrid-read", 3.0, [replace(hit, answer=(at, at + 6))])
+    assert list(csv.DictReader(io.StringIO(to_csv(pointed))))[0]["answer"] == "Second"
 
 
 def test_markdown_download_escapes_html_and_pipes_and_lists_citations():

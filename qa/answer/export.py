@@ -16,7 +16,7 @@ from qa.answer.ask import Answer
 from qa.text.escape import csv_cell, md_cell, md_code
 
 CSV_COLUMNS = ["rank", "score", "title", "source", "date", "date_text", "place", "page", "url",
-               "doc_id", "passage_id", "char_start", "char_end", "citation", "text"]
+               "doc_id", "passage_id", "char_start", "char_end", "citation", "text", "answer"]
 
 
 def to_markdown(answer: Answer) -> str:
@@ -44,7 +44,9 @@ def to_csv(answer: Answer) -> str:
                "date": a.date, "date_text": a.date_text, "place": a.place,
                "page": "" if h.page is None else h.page, "url": a.url, "doc_id": p.doc_id,
                "passage_id": p.passage_id, "char_start": p.char_start, "char_end": p.char_end,
-               "citation": h.citation, "text": p.text}
+               "citation": h.citation, "text": p.text,
+               # the words the reading model points at (empty where it read nothing)
+               "answer": p.text[h.answer[0] - p.char_start:h.answer[1] - p.char_start] if h.answer else ""}
         w.writerow({k: csv_cell(v) for k, v in row.items()})
     return buf.getvalue()
 
