@@ -72,10 +72,10 @@ def test_cli_output_prints_the_readers_answer_words_only_when_it_pointed_at_some
     from qa.answer.cite import format_hits
 
     hit = make_hit(source="TASS")
-    assert "Answer:" not in format_hits("q", [hit])
+    assert "answer:" not in format_hits("q", [hit])
     at = BODY.index("Second")
     out = format_hits("q", [replace(hit, answer=(at, at + len("Second")))])
-    assert "    Answer: Second\n    Cite:" in out
+    assert "    Reader's answer: Second\n    Cite:" in out
 
 
 def test_ask_json_of_the_cli_carries_the_citation(corpus_dir, tmp_path, capsys):
