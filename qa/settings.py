@@ -51,7 +51,7 @@ class Settings:
     # Retrieval
     k: int = 5
     # the reading model on the features' best 4; QA_CONFIG=hybrid-rerank answers without it (~30 ms
-    # less a question on 2 cores, ~4x a server's throughput; bench/RESULTS.md "The reader by default")
+    # less a question on 2 cores, ~4.7x a server's throughput; bench/RESULTS.md "The reader by default")
     config: str = field(default_factory=lambda: os.environ.get("QA_CONFIG") or "hybrid-read")
     candidates: int = 100  # depth of each retriever before fusion
     rrf_k: int = 60

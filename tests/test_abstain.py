@@ -117,3 +117,37 @@ def test_names_and_numbers_no_passage_holds_lower_the_evidence_and_are_reported(
     assert lowered.to_dict()["unseen_terms"] == lowered.unseen_terms
     seen = ask(built_index, "football team won the cup final", k=2)
     assert seen.unseen_terms == []
+
+
+def _read_hit(reader, span):
+    h = _hit(0.1)
+    h.scores.update(reader=reader, reader_span=span)
+    return h
+
+
+def test_a_confident_reading_overrules_a_weak_cosine(built_index):
+    from qa.answer.abstain import verdict
+    from qa.search.reader import MODEL_DIR, best_reading, shared_reader
+
+    meta = shared_reader(MODEL_DIR).meta
+    bar = meta["answerable_above"]
+    assert 0 < bar < 10  # learned by training/reader_stages.py (answerable_bar), not hand-set
+    built_index.settings = built_index.settings.with_(abstain_margin=5.0)  # the cosine never suffices
+    snap, enc, q = built_index.snapshot, built_index.encoder, "Who won the cup final?"
+    w = dict(zip(meta["combination"]["features"], meta["combination"]["weights"]))
+    sure = _read_hit(reader=(bar + 1.0) / w["reader"], span=0.0)
+    unsure = _read_hit(reader=(bar - 1.0) / w["reader"], span=0.0)
+    assert best_reading([sure.scores, unsure.scores], meta) == pytest.approx(bar + 1.0, rel=1e-5)
+    said = verdict(snap, enc, q, [unsure, sure])
+    assert said["answerable"] and said["reading"] == pytest.approx(bar + 1.0, rel=1e-5)
+    said = verdict(snap, enc, q, [unsure])
+    assert not said["answerable"] and said["reading"] == pytest.approx(bar - 1.0, rel=1e-5)
+    said = verdict(snap, enc, q, [_hit(0.1)])  # not read (hybrid-rerank): the cosine alone
+    assert not said["answerable"] and said["reading"] is None
+
+
+def test_ask_json_reports_the_reading_score_only_when_the_reader_read(built_index):
+    read = ask(built_index, "Who won the cup final?", k=2).to_dict()
+    assert isinstance(read["reading"], float)
+    plain = ask(built_index, "Who won the cup final?", k=2, config="hybrid-rerank").to_dict()
+    assert plain["reading"] is None and "unseen_terms" in plain

@@ -74,3 +74,17 @@ def test_highlight_takes_the_sentence_holding_the_readers_answer():
     (inside,) = highlight_spans(q, emb.embed_batch([q])[0], [p], emb, answers=[(100 + at, 100 + at + 17)],
                                 within=[(100, 100 + text.index(" It came"))])
     assert inside[0] == 100
+
+
+def test_the_readers_answer_ends_with_its_sentence():
+    from qa.search.highlight import answer_in_sentence
+
+    text = "The council met on Monday.\n\nMOSCOW, June 11. The budget passed."
+    p = Passage("d:0-1", "d", text, 50, 50 + len(text))
+    at = 50 + text.index("Monday")
+    first = (50, 50 + text.index("\n"))
+    # runs into the next paragraph: cut at the end of the sentence it starts in (given or found)
+    assert answer_in_sentence((at, at + 20), p, first) == (at, at + len("Monday."))
+    assert answer_in_sentence((at, at + 20), p) == (at, at + len("Monday."))
+    assert answer_in_sentence((at, at + 3), p, first) == (at, at + 3)  # inside: unchanged
+    assert answer_in_sentence(None, p, first) is None

@@ -189,7 +189,8 @@ def test_reader_reads_english_questions_and_leaves_other_scripts_to_the_features
 @pytest.mark.parametrize("text", ["Who won the cup final?", "who won the cup final",
                                   "In what year did the probe reach Mars", "Did the probe reach Mars",
                                   "Name the team that won the final.", "the final was won by whom?",
-                                  "According to whom was the final fair"])
+                                  "According to whom was the final fair", "what's the score",
+                                  "didn\u2019t the Greens win", "isn't the final on Saturday"])
 def test_questions_are_read(text):
     from qa.search.reader import is_question, reads
 
@@ -199,7 +200,7 @@ def test_questions_are_read(text):
 @pytest.mark.parametrize("text", ["u.s. policy toward the new regime in south viet nam.",
                                   "A deficiency of vitamin B12 increases blood levels of homocysteine.",
                                   "Super Bowl 2021 location", "alternatives which have been offered",
-                                  "", "   ", "2021"])
+                                  "", "   ", "2021", "kennedy's visit to berlin"])
 def test_topics_claims_and_keywords_are_left_to_the_features(text):
     from qa.search.reader import is_question, reads
 
@@ -248,7 +249,7 @@ def test_the_server_warm_up_reports_a_damaged_reader(built_index, tmp_path, monk
     (folder / "tokenizer.json").write_text("{}")
     monkeypatch.setattr(reader_mod, "MODEL_DIR", folder)
     status = _warm_up(Service(built_index.folder, index=built_index, upload_dir=tmp_path / "up"))
-    assert "reading model" in status and "sha256" in status
+    assert status.startswith("Reading model damaged") and "sha256" in status and "QA_CONFIG=hybrid-rerank" in status
 
 
 def test_no_reader_is_loaded_when_the_default_does_not_read(built_index, tmp_path, monkeypatch):
@@ -325,3 +326,36 @@ def test_a_model_without_token_outputs_gives_no_answers():
     found = []
     rank, span = score_pairs(OldSession(), tok, "Who?", ["a b", "c d"], answers=found)
     assert found == [None, None] and rank.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("group", [False, True])
+def test_every_answer_lies_inside_its_hits_highlight_and_passage(built_index, group):
+    questions = ["Who won the cup final?", "How long did the engine burn last?", "What did Russia propose?",
+                 "When did the probe reach Mars orbit?"]
+    seen = 0
+    for hits in built_index.search_batch(questions, k=3, group=group):
+        for h in hits:
+            if h.answer is None:
+                continue
+            seen += 1
+            p = h.passage
+            assert p.char_start <= h.answer[0] < h.answer[1] <= p.char_end
+            assert h.highlight[0] <= h.answer[0] < h.answer[1] <= h.highlight[1]
+            assert h.to_dict()["answer"]["text"] == p.text[h.answer[0] - p.char_start:h.answer[1] - p.char_start]
+    assert seen >= len(questions)
+    no_highlight = built_index.search("Who won the cup final?", k=1, highlight=False)[0]
+    assert no_highlight.highlight is None and no_highlight.answer is not None
+
+
+def test_answer_span_skips_unread_rows_and_answers_outside_the_part_shown():
+    from qa.search.pipeline import Candidates, answer_span
+    from qa.types import Passage
+
+    full = Passage("d:0-40", "d", "x" * 40, 100, 140)
+    parts = {"answer_start": np.array([5.0, np.nan], np.float32), "answer_end": np.array([9.0, np.nan], np.float32)}
+    cand = Candidates(np.array([0, 1]), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2), parts)
+    assert answer_span(cand, 0, full, full) == (105, 109)
+    assert answer_span(cand, 1, full, full) is None  # not read
+    shown = Passage("d:120-140", "d", "x" * 20, 120, 140)  # distinct evidence cut the first 20 off
+    assert answer_span(cand, 0, full, shown) is None
+    assert answer_span(Candidates(np.array([0]), np.zeros(1), np.zeros(1), np.zeros(1)), 0, full, full) is None

@@ -85,6 +85,14 @@ def test_training_script_runs_every_stage_on_a_tiny_sample(tmp_path, recipe):
     assert "step 3/3" in (tmp_path / "work" / "train.log").read_text()
     rank, span = Reader(out).score("When did the bridge open?", [("Bridge", "It opened in 1932."), ("Tea", "Tea is old.")])
     assert rank.shape == (2,) and np.isfinite(rank).all() and np.isfinite(span).all()
+    _, _, answers = Reader(out).read("When did the bridge open?", [("Bridge", "It opened in 1932.")])
+    # the export gives per-token logits: a span in the passage, or None when a 3-step model points into the title
+    assert len(answers) == 1 and (answers[0] is None or 0 <= answers[0][0] < answers[0][1] <= len("It opened in 1932."))
+    import onnxruntime as ort
+    assert {"start", "end"} <= {o.name for o in ort.InferenceSession(str(out / "model.onnx")).get_outputs()}
+    bar = meta["training"]["validation"]["answerable_above"]  # a tiny sample: too few to place it
+    assert "answerable_above" in meta and (meta["answerable_above"] is None) == (bar["value"] is None)
+    assert "Something here answers" in card
 
 
 @pytest.fixture

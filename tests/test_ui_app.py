@@ -56,7 +56,7 @@ def test_ask_endpoint_returns_the_qa_ask_json_object(served, built_index, capsys
                  "--json"]) == 0
     want = json.loads(capsys.readouterr().out)
     assert set(got) == {"question", "k", "config", "latency_ms", "answerable", "confidence", "threshold",
-                        "unseen_terms", "pending", "hits"}
+                        "unseen_terms", "reading", "pending", "hits"}
     assert got["pending"] == {"articles": 0, "passages": 0, "articles_total": 3}  # a complete index
     got.pop("latency_ms"), want.pop("latency_ms")
     assert got == want

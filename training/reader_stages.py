@@ -401,6 +401,31 @@ def lists_for(args, name, arts_of_split, session, tok, snap, depth=None):
     return X, c["labels"][:, :depth].astype(np.int64)
 
 
+def answerable_bar(Xc, yc, Xv, yv, names, w, nf, false_rate: float = 0.05) -> dict:
+    """The reading score above which qa trusts the reader that something answers although the
+    cosine says nothing does: reached by only `false_rate` of the combination split's lists
+    with no answer among the passages read (the reading part of the shipped combination: its
+    weights on reader and reader_span), checked on the validation split."""
+    wr = dict(zip(names, w))
+
+    def best(X):
+        return (wr.get("reader", 0.0) * X[:, :READ_DEPTH, nf] + wr.get("reader_span", 0.0) * X[:, :READ_DEPTH, nf + 1]).max(1)
+
+    bc, bv = best(Xc), best(Xv)
+    none_c, none_v = ~(yc[:, :READ_DEPTH] == 1).any(1), ~(yv[:, :READ_DEPTH] == 1).any(1)
+    counts = {"combination": int(none_c.sum()), "validation": int(none_v.sum())}
+    if counts["combination"] < 20:  # too few to place a 5% bar (a tiny sample): no overruling
+        return {"value": None, "false_rate": false_rate, "lists_without_answer": counts}
+
+    def share(mask, bar):
+        return round(float((bv[mask] >= bar).mean()), 4) if mask.any() else None
+
+    bar = float(np.quantile(bc[none_c], 1 - false_rate))
+    return {"value": round(bar, 4), "false_rate": false_rate, "lists_without_answer": counts,
+            "validation_without_answer_above": share(none_v, bar),
+            "validation_with_answer_above": share(~none_v, bar)}
+
+
 def list_depth() -> int:
     """How deep the combination and validation lists are read: all of qa's candidates for the
     first (cheap) reader, a few past the read depth for a larger one."""
@@ -503,6 +528,7 @@ def run(args, inputs, arts, splits, index, stages) -> None:
         names, w = ["features", "reader", "reader_span"], w3
         report["combined"] = {**small, "kind": "the features' weighted sum and both reading scores (3 weights)"}
     report["weights"] = dict(zip(names, [round(float(x), 5) for x in w]))
+    report["answerable_above"] = answerable_bar(Xc, yc, Xv, yv, names, w, nf)
     log.info("validation: %s", json.dumps(report))
     D.write_json(args.work / "validation.json", report)
     if "package" in stages:
@@ -528,6 +554,8 @@ def package(args, inputs, report: dict, names: list[str], weights: np.ndarray) -
         "max_tokens": MAX_TOKENS,
         "read_depth": READ_DEPTH,
         "combination": {"features": names, "weights": [round(float(x), 6) for x in weights]},
+        # qa.answer.abstain: a reading score at least this high counts as "something answers"
+        "answerable_above": report["answerable_above"]["value"],
         "training": {"seed": args.seed, **trained, "validation": report,
                      "inputs": {k: {"file": str(v.name), "sha256": D.sha256_file(v)} for k, v in inputs.items()}},
     }
@@ -582,6 +610,18 @@ def model_card(args, inputs, meta) -> str:
            f"removed (same topic and words, no fact; {t['cut_counts']['cut']} of "
            f"{t['cut_counts']['cut'] + t['cut_counts']['cut_missing']} could be cut, the rest took one more "
            "candidate negative)") if t.get("cut_negatives") else ""
+    bar = v.get("answerable_above") or {}
+    if bar.get("value") is not None:
+        answerable = (f"""the reading part of that combination (its reader and reader_span
+   terms) reaches `answerable_above` = {bar['value']} for only {bar['false_rate']:.0%} of the
+   combination lists with no answer among the {meta['read_depth']} passages read; on the validation
+   lists {bar['validation_without_answer_above']} of those without an answer and
+   {bar['validation_with_answer_above']} of those with one reach it. qa's abstention counts a
+   question answerable when the reading score reaches it, whatever the cosine.""")
+    else:
+        answerable = (f"too few combination lists without an answer among the passages read "
+                      f"({bar.get('lists_without_answer', {}).get('combination', 0)}) to place a bar: "
+                      "the reading score never overrules the cosine.")
     return f"""# qa reading model
 
 A {layers}-layer BERT (hidden size {cfg['hidden_size']}, {cfg['num_attention_heads']} heads{size}) that reads a question together with a
@@ -628,6 +668,7 @@ SQuAD v1.1 dev is an evaluation set of qa's and was never read by the training s
    reader never saw), over all features and both reading scores (12 weights) or over the
    features' weighted sum ("features", its weights set earlier on news questions) and the
    reading scores (3 weights); {RULES[args.combination]} Shipped: {w}.
+6. "Something here answers": {answerable}
 
 ## Validation ({v['validation_questions']} questions of the {args.validation_articles} held-out train articles)
 

@@ -11,6 +11,12 @@ questions against articles), so the threshold is relative to the collection:
 (`Settings.abstain_margin`) is calibrated by `bench/calibrate_abstention.py` on the first halves
 of news question sets (answerable and unanswerable ones) and the off-topic questions.
 
+The reading model can overrule a "nothing here" from the cosine: when it read the hits (the
+default `hybrid-read`) and its best reading score (`reading`: the reader's part of the learned
+combination) reaches `answerable_above` in reader.json, the question counts as answerable. That
+bar is learned on SQuAD train, not on our sets: the score that only 5% of the candidate lists
+without an answer among the passages read reach (training/reader_stages.py).
+
 A question whose names and numbers the collection never mentions ("Who won the 2018 FIFA World
 Cup?" asked of 1963 magazines: no passage holds "2018" or "FIFA") is about something else even
 when its topic words match, so the evidence is lowered by `Settings.abstain_unseen` times the
@@ -133,13 +139,31 @@ def verdict(snap: IndexSnapshot, encoder: QuestionEncoder, question: str,
     unseen, named = unseen_terms(snap, question)
     conf = best - unseen_penalty(snap, unseen, named)
     thr = threshold(snap, encoder)
-    return {"answerable": bool(len(snap.passages)) and conf >= thr, "confidence": conf,
-            "threshold": thr, "unseen_terms": unseen}
+    reading, bar = reading_evidence(hits)
+    answerable = conf >= thr or (reading is not None and bar is not None and reading >= bar)
+    return {"answerable": bool(len(snap.passages)) and answerable, "confidence": conf,
+            "threshold": thr, "unseen_terms": unseen, "reading": reading}
 
 
-def assess(snap: IndexSnapshot, encoder: QuestionEncoder, questions: Sequence[str]) -> list[dict]:
-    """`verdict` of each question, one at a time."""
-    return [verdict(snap, encoder, q) for q in questions]
+def reading_evidence(hits: Sequence[Hit]) -> tuple[float | None, float | None]:
+    """(best reading score among the hits the reading model read, the shipped model's
+    `answerable_above`); (None, None) when it read none of them (another configuration, a
+    question it does not read)."""
+    scores = [h.scores for h in hits if "reader" in h.scores]
+    if not scores:
+        return None, None
+    from qa.search.reader import MODEL_DIR, best_reading, shared_reader
+
+    meta = shared_reader(MODEL_DIR).meta
+    bar = meta.get("answerable_above")
+    return best_reading(scores, meta), (float(bar) if bar is not None else None)
+
+
+def assess(snap: IndexSnapshot, encoder: QuestionEncoder, questions: Sequence[str],
+           hits: Sequence[Sequence[Hit]] | None = None) -> list[dict]:
+    """`verdict` of each question, one at a time (with its `hits`, when given: what `qa ask`
+    would show for it, so the reading model's evidence counts as it does there)."""
+    return [verdict(snap, encoder, q, hits[i] if hits is not None else ()) for i, q in enumerate(questions)]
 
 
 def best_threshold(positive: Sequence[float], negative: Sequence[float]) -> tuple[float, float]:

@@ -30,6 +30,7 @@ class Answer:
     confidence: float = 0.0
     threshold: float = 0.0
     unseen_terms: list[str] = field(default_factory=list)
+    reading: float | None = None  # the reading model's best reading score of the hits (None: not read)
     # the build answered from while it was still embedding (IndexSnapshot.still_embedding):
     # {"articles", "passages", "articles_total"}; the pending ones were found by keywords only
     pending: dict[str, int] = field(default_factory=lambda: {"articles": 0, "passages": 0,
@@ -40,7 +41,9 @@ class Answer:
         return {"question": self.question, "k": self.k, "config": self.config,
                 "latency_ms": round(self.latency_ms, 2), "answerable": self.answerable,
                 "confidence": round(self.confidence, 4), "threshold": round(self.threshold, 4),
-                "unseen_terms": list(self.unseen_terms), "pending": dict(self.pending),
+                "unseen_terms": list(self.unseen_terms),
+                "reading": round(self.reading, 4) if self.reading is not None else None,
+                "pending": dict(self.pending),
                 "hits": [h.to_dict() for h in self.hits]}
 
     def pending_notice(self) -> str:
@@ -100,7 +103,7 @@ def ask_batch(index, questions: list[str], k: int | None = None, config: str | N
         answers.append(Answer(q, k, config or index.settings.config, ms, found,
                               answerable=bool(found) and said["answerable"], confidence=said["confidence"],
                               threshold=said["threshold"], unseen_terms=said["unseen_terms"],
-                              pending=snap.still_embedding()))
+                              reading=said.get("reading"), pending=snap.still_embedding()))
     return answers
 
 

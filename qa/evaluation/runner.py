@@ -255,13 +255,26 @@ def evaluate_set(index, questions: list[Question], configs: list[str], k: int = 
     return EvalRun(results, meta)
 
 
+def _hits_or_none(index, text: str) -> list:
+    from qa.errors import QAError
+
+    try:
+        return index.search(text, k=5, highlight=False)
+    except QAError:  # a question search refuses is judged on the cosine alone
+        return []
+
+
 def abstention(index, questions: list[Question]) -> dict:
     """How often `qa ask` would flag the set's questions unanswerable: the share of questions with
     answers or doc ids it flags (it should not) and of questions that should find nothing it
     flags (it should), with each question's verdict (`per_question`)."""
     from qa.answer.abstain import assess
 
-    judged = assess(index.snapshot, index.encoder, [q.text for q in questions])
+    texts = [q.text for q in questions]
+    # judged with the default configuration's hits, as `qa ask` shows them (the reading model's
+    # evidence counts where it read); the same for every configuration evaluated
+    hits = [_hits_or_none(index, t) for t in texts]
+    judged = assess(index.snapshot, index.encoder, texts, hits)
     flags = [not j["answerable"] for j in judged]
     answerable = [f for q, f in zip(questions, flags) if not q.expects_nothing]
     nothing = [f for q, f in zip(questions, flags) if q.expects_nothing]

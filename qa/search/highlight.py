@@ -28,6 +28,23 @@ def sentence_spans(passage: Passage) -> list[tuple[int, int]]:
     return [(passage.char_start + s, passage.char_start + e) for s, e in split_sentences(passage.text)]
 
 
+def answer_in_sentence(answer: tuple[int, int] | None, passage: Passage,
+                       sentence: tuple[int, int] | None = None) -> tuple[int, int] | None:
+    """The reading model's answer (body offsets) cut at the end of the sentence it starts in:
+    `sentence` when given (the highlight, which holds it), else the passage's sentence holding its
+    start; trailing white space dropped. None when nothing of it is left."""
+    if answer is None:
+        return None
+    start, end = answer
+    if sentence is None or not sentence[0] <= start < sentence[1]:
+        sentence = next((sp for sp in sentence_spans(passage) if sp[0] <= start < sp[1]), None)
+    if sentence is not None:
+        end = min(end, sentence[1])
+    text = passage.text[start - passage.char_start:end - passage.char_start]
+    end = start + len(text.rstrip())
+    return (start, end) if end > start else None
+
+
 def term_weights(question: str, sparse=None) -> dict[str, float]:
     """The question's BM25 terms with their IDF (1.0 each without an index)."""
     return {t: (sparse.idf(t) if sparse is not None else 1.0) for t in set(tokenize(question))}

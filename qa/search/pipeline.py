@@ -28,7 +28,7 @@ from qa.search.distinct import cut, distinct_spans, more_in_article
 from qa.search.filters import check_k, clean_question, select_rows
 from qa.search.fuse import Fusion, fuse_rrf, fuse_scores, fuse_single
 from qa.search.group import group_same_story
-from qa.search.highlight import highlight_spans
+from qa.search.highlight import answer_in_sentence, highlight_spans
 from qa.search.rerank import ANSWER_PARTS, get_reranker
 from qa.storage.selection import Filter, Selection
 from qa.storage.snapshot import IndexSnapshot
@@ -236,6 +236,8 @@ def search_batch(snap: IndexSnapshot, encoder: QuestionEncoder, questions: list[
                                 within=[(p.char_start, p.char_end) for p in passages],
                                 answers=answers) \
             if highlight else [None] * len(passages)
+        # the answer ends where its sentence (the highlight) ends: 30 word pieces can run past it
+        answers = [answer_in_sentence(a, p, sp) for a, p, sp in zip(answers, passages, spans)]
         results.append([_hit(snap, cand, j, rank, p, span, others, n_more, a)
                         for rank, ((j, others), p, span, n_more, a)
                         in enumerate(zip(picks, passages, spans, more, answers), 1)])

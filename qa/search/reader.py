@@ -55,7 +55,9 @@ def is_question(text: str) -> bool:
     text = text.strip()
     if text.endswith(("?", "？")):
         return True
-    words = re.findall(r"[a-z']+", text.lower())[:3]
+    low = text.lower().replace("\u2019", "'")
+    low = low.replace("won't", "will not").replace("can't", "can not").replace("n't", " not")
+    words = re.findall(r"[a-z]+", low)[:3]  # "what's" -> what, s
     if words[:2] == ["according", "to"]:
         words = words[1:]
     if not words:
@@ -234,6 +236,15 @@ class Reader:
         for (sec, head), a in zip(seconds, found):
             answers.append((a[0] - head, a[1] - head) if a is not None and a[0] >= head else None)
         return rank, span, answers
+
+
+def best_reading(hit_scores: list[dict], meta: dict) -> float | None:
+    """The best reading part of the learned combination (its weights on `reader` and
+    `reader_span`) among hits the model read; None when it read none of them."""
+    w = dict(zip(meta["combination"]["features"], meta["combination"]["weights"]))
+    values = [w.get("reader", 0.0) * s["reader"] + w.get("reader_span", 0.0) * s["reader_span"]
+              for s in hit_scores if "reader" in s and "reader_span" in s]
+    return float(max(values)) if values else None
 
 
 _READERS: dict[str, Reader] = {}

@@ -118,6 +118,8 @@ def build_demo(index_dir: str = DEFAULT_INDEX_DIR, index=None, upload_dir: str =
                       read_only=read_only, public_pages_only=public_pages_only)
     configs = list(PIPELINES.names())
     default_config = Settings().config
+    if default_config not in configs:  # a bad QA_CONFIG: questions that name none say so
+        default_config = configs[0]
 
     def sources_update():
         return gr.update(choices=[""] + service.sources())

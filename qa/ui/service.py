@@ -16,7 +16,7 @@ import numpy as np
 
 from qa.answer.batching import AskBatcher
 from qa.settings import DEFAULT_INDEX_DIR
-from qa.errors import BadInput, IndexNotFound, QAError
+from qa.errors import BadInput, IndexNotFound, ModelCorrupt, QAError
 from qa.storage.folder import IndexFolder
 
 DEFAULT_UPLOAD_DIR = "data/uploads"
@@ -93,6 +93,9 @@ class Service:
         except IndexNotFound:
             self._status = (f"No index at {self.index_dir} yet: upload articles in the Library tab "
                             f"or run `qa index`.")
+        except ModelCorrupt as e:  # the index is fine; the default configuration cannot read
+            self._status = (f"Reading model damaged: {e}. Questions fail in configurations that read "
+                            f"(the default); QA_CONFIG=hybrid-rerank answers without it.")
         except QAError as e:
             self._status = f"Index problem: {e}"
         except Exception as e:  # the page must still come up and say why
