@@ -50,7 +50,9 @@ def build_mcp(service, ask: Callable, article: Callable[[str], dict], host: str 
 
     @server.tool(name="ask", title="Ask the news archive", annotations=read_only, description=(
         "Answer a question from the indexed news articles: the k best passages, each with doc_id, title, "
-        "source, date, the passage text, the answering sentence's offsets (highlight) and a citation line. "
+        "source, date, the passage text, the answering sentence's offsets (highlight), the words the "
+        "reading model points at as the answer (answer: offsets and text, a pointer to check, not a verified "
+        "answer) and a citation line. "
         f"config is one of {', '.join(CONFIGS)} (default: the server's); source filters by source name "
         "(substring); since/until are ISO dates (YYYY-MM-DD)."))
     def ask_tool(question: str, k: int = 5, config: str | None = None, source: str | None = None,
