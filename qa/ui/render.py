@@ -31,6 +31,7 @@ CSS = """
 mark.qa-answer, mark.qa-cited { background: #fff3b0; color: #1a1a1a; padding: 0 1px; border-radius: 2px; }
 mark.qa-cited { background: #ffe9a8; }
 mark.qa-cited strong.qa-answer-in { background: #ffd54f; font-weight: inherit; }
+mark.qa-answer strong.qa-answer-words { font-weight: 700; text-decoration: underline dotted; }
 .qa-card-foot { display: flex; justify-content: space-between; align-items: center; gap: 8px;
   flex-wrap: wrap; margin-top: 6px; }
 button.qa-open { cursor: pointer; border: 1px solid var(--button-secondary-border-color);
