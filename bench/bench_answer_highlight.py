@@ -42,7 +42,7 @@ def measure(index, questions, k: int, config: str | None) -> dict:
                 in_highlight += any(g in hl for g in want)
             if h.answer:
                 pointed += 1
-                words = norm(p.text[h.answer[0] - p.char_start:h.answer[1] - p.char_start])
+                words = norm(h.answer_text)
                 overlaps += any(g in words or (words and words in g) for g in want)
     return {"hits_with_answer": n, "answer_in_highlight": round(in_highlight / max(n, 1), 4),
             "hits_with_reader_answer": pointed,

@@ -133,6 +133,14 @@ class Hit:
         url = a.url.strip()
         return f"{out} {url}" if url and not any(c.isspace() for c in url) else out
 
+    @property
+    def answer_text(self) -> str:
+        """The words the reading model points at ("" when it pointed at none)."""
+        if self.answer is None:
+            return ""
+        p = self.passage
+        return p.text[self.answer[0] - p.char_start:self.answer[1] - p.char_start]
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `qa ask --json` (one element of "hits")."""
         p, a = self.passage, self.article
@@ -155,8 +163,7 @@ class Hit:
         if self.highlight is not None:
             d["highlight"] = {"char_start": self.highlight[0], "char_end": self.highlight[1]}
         if self.answer is not None:
-            s, e = self.answer
-            d["answer"] = {"char_start": s, "char_end": e, "text": p.text[s - p.char_start:e - p.char_start]}
+            d["answer"] = {"char_start": self.answer[0], "char_end": self.answer[1], "text": self.answer_text}
         d["also_reported_by"] = [dict(x) for x in self.also_reported_by]
         d["more_in_article"] = self.more_in_article
         d["citation"] = self.citation

@@ -53,8 +53,7 @@ def _format_hits(question: str, hits: list[Hit]) -> str:
             lines.append(f"    also reported by {other.get('source') or other['doc_id']} ({other['doc_id']})")
         lines.append("    " + marked_text(h).replace("\n", "\n    "))
         if h.answer is not None:  # the words the reading model points at
-            a = h.passage.text[h.answer[0] - h.passage.char_start:h.answer[1] - h.passage.char_start]
-            lines.append(f"    Reader's answer: {' '.join(a.split())}")
+            lines.append(f"    Reader's answer: {' '.join(h.answer_text.split())}")
         lines.append(f"    Cite: {h.citation}")
         lines.append("")
     return "\n".join(lines)

@@ -46,7 +46,7 @@ def to_csv(answer: Answer) -> str:
                "passage_id": p.passage_id, "char_start": p.char_start, "char_end": p.char_end,
                "citation": h.citation, "text": p.text,
                # the words the reading model points at (empty where it read nothing)
-               "answer": p.text[h.answer[0] - p.char_start:h.answer[1] - p.char_start] if h.answer else ""}
+               "answer": h.answer_text}
         w.writerow({k: csv_cell(v) for k, v in row.items()})
     return buf.getvalue()
 
