@@ -174,7 +174,8 @@ def test_evaluate_tab_runs_a_question_set(page, tmp_path):
     page.get_by_role("tab", name="Evaluate").click()
     page.locator("#qa-eval-file input[type=file]").set_input_files(str(qset))
     page.locator("#qa-eval-run").click()
-    page.wait_for_selector("#qa-eval-msg >> text=2 questions")
+    # the finished run's note ("2 questions, k = 5, ..."), not a progress line such as "8/12 questions"
+    page.wait_for_selector("#qa-eval-msg >> text=/\\b2 questions, k = \\d+/")
     assert "hybrid" in page.locator("#qa-eval-metrics").inner_text()
     page.locator("#qa-eval-plot img").wait_for()
     page.locator("#qa-eval-questions").scroll_into_view_if_needed()
